@@ -1,0 +1,38 @@
+"""Advance: a labeling job changed state. The event names the job only by ARN; DescribeLabelingJob says
+the rest (the event's status may be stale when events are duplicated or arrive late)."""
+
+from gtchain.logic import naming
+from gtchain.logic.chain import apply_outcome, launch
+from gtchain.logic.labeling_request import TAG_CHAIN, TAG_ROLE, TAG_ROUND, tags_of
+from gtchain.logic.ports import Ports
+from gtchain.logic.start import Outcome
+from gtchain.models.records import TERMINAL_JOB_STATUSES, RoundStatus
+from gtchain.observability import logger
+
+
+def handle_job_state_change(ports: Ports, job_arn: str) -> Outcome:
+    name = naming.job_name_from_arn(job_arn)
+    description = ports.labeling.describe_job(name)
+    if description is None:
+        logger.info("ignored: unknown labeling job", extra={"job": name})
+        return Outcome("ignored", "unknown job")
+    tags = tags_of(description)
+    if TAG_CHAIN not in tags or tags.get(TAG_ROLE) not in ("round", "baseline") or TAG_ROUND not in tags:
+        logger.info("ignored: not a gtchain job", extra={"job": name})
+        return Outcome("ignored", "not a gtchain job")
+    chain_id, number, role = tags[TAG_CHAIN], int(tags[TAG_ROUND]), tags[TAG_ROLE]
+    record = ports.store.get_round(chain_id, number)
+    job = record.job_for(role) if record else None
+    if record is None or job is None or job.name != description["LabelingJobName"]:
+        logger.info("ignored: not the chain's current job", extra={"job": name, "chain_id": chain_id})
+        return Outcome("ignored", "stale job")
+    status = description["LabelingJobStatus"]
+    if status not in TERMINAL_JOB_STATUSES:
+        if job.status == RoundStatus.STARTING:
+            chain = ports.store.get_chain(chain_id)
+            if chain is not None:
+                launch(ports, chain, record)  # the job exists: this records it as running
+        return Outcome("in-progress", status)
+    if apply_outcome(ports, record, role, description):
+        return Outcome("applied", f"{chain_id} round {number} {role} {status}")
+    return Outcome("duplicate", f"{chain_id} round {number} {role} {status} already recorded")

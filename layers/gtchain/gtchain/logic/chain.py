@@ -1,0 +1,288 @@
+"""The chain's state machine: claim the next round, launch its jobs, apply their outcomes.
+
+Every step is idempotent and guarded by a conditional write, so duplicate events, concurrent
+handlers and the reconciler can all run it: exactly one of them wins each transition.
+"""
+
+from decimal import Decimal
+from typing import Any
+
+from gtchain.logic import naming
+from gtchain.logic.labeling_request import build_request, job_tags, pricing_for, tags_of
+from gtchain.logic.manifest import AUTO_LABELING_MIN_OBJECTS
+from gtchain.logic.ports import JobAlreadyExistsError, JobRejectedError, Ports
+from gtchain.models import events
+from gtchain.models.records import (
+    TERMINAL_JOB_STATUSES,
+    ChainRecord,
+    JobRecord,
+    LabelCounts,
+    RoundRecord,
+    RoundStatus,
+    utc_now,
+)
+from gtchain.models.spec import ChainSpec, ChainState
+from gtchain.observability import logger
+from gtchain.rendering.ui import content_digest, render_label_categories, render_worker_template
+
+LIVE = (RoundStatus.STARTING, RoundStatus.RUNNING)
+_CLAIM_ATTEMPTS = 5
+
+
+def spent_usd(rounds: list[RoundRecord]) -> Decimal:
+    """Cost of finished jobs from their counters, plus the worst case of jobs still live."""
+    total = Decimal(0)
+    for record in rounds:
+        for job in (record.job, record.baseline):
+            if job is None:
+                continue
+            if job.status in LIVE:
+                assert record.spec is not None
+                total += pricing_for(record.spec).worst_case_usd(record.objects)
+            elif job.known_cost_usd is not None:
+                total += job.known_cost_usd
+    return total
+
+
+def round_worst_case_usd(spec: ChainSpec, objects: int, with_baseline: bool) -> Decimal:
+    return pricing_for(spec).worst_case_usd(objects) * (2 if with_baseline else 1)
+
+
+def kick(ports: Ports, chain_id: str) -> int | None:
+    """Start the chain's next queued round if it is active and idle. Returns the round launched, if any."""
+    store = ports.store
+    for _ in range(_CLAIM_ATTEMPTS):
+        chain = store.get_chain(chain_id)
+        if chain is None:
+            return None
+        rounds = store.list_rounds(chain_id)
+        if chain.active_round:
+            current = next((r for r in rounds if r.number == chain.active_round), None)
+            if current is not None and current.status == RoundStatus.STARTING:
+                launch(ports, chain, current)
+                return current.number
+            return None
+        if chain.state != ChainState.ACTIVE:
+            return None
+        if broken := [r for r in rounds if r.status in (RoundStatus.FAILED, RoundStatus.STOPPED)]:
+            # A failed round must be retried before anything after it; a lost pause write is repaired here.
+            pause(ports, chain, f"round {broken[0].number} {broken[0].status}: upload chain.json to retry it")
+            return None
+        queued = [r for r in rounds if r.status == RoundStatus.QUEUED]
+        if not queued:
+            return None
+        candidate = _prepare_claim(ports, chain, min(queued, key=lambda r: r.number))
+        assert candidate.spec is not None
+        worst = round_worst_case_usd(candidate.spec, candidate.objects, candidate.baseline is not None)
+        budget = chain.spec.budget_usd
+        if budget is not None and (spent := spent_usd(rounds)) + worst > budget:
+            pause(
+                ports,
+                chain,
+                f"budget: round {candidate.number} could cost up to ${worst} and ${spent} is spent or committed; "
+                f"that exceeds budgetUsd ${budget}. Raise budgetUsd in chain.json to go on",
+            )
+            return None
+        if store.claim_round(candidate):
+            logger.info("round claimed", extra={"chain_id": chain_id, "round": candidate.number})
+            launch(ports, chain, candidate)
+            return candidate.number
+    logger.info("another invocation holds the chain's claim", extra={"chain_id": chain_id})
+    return None
+
+
+def _prepare_claim(ports: Ports, chain: ChainRecord, queued: RoundRecord) -> RoundRecord:
+    spec = chain.spec
+    attempt = queued.attempt + 1
+    model = chain.latest_model_arn
+    prefix = ports.settings.job_name_prefix
+
+    def name(role: naming.Role) -> str:
+        return naming.job_name(prefix, chain.chain_id, chain.incarnation, queued.number, role, attempt)
+
+    warnings = list(queued.warnings)
+    if spec.auto_labeling and queued.objects < AUTO_LABELING_MIN_OBJECTS:
+        warning = (
+            f"round {queued.number} has {queued.objects} objects: Ground Truth auto-labels only from "
+            f"{AUTO_LABELING_MIN_OBJECTS}, so every object will go to humans"
+        )
+        logger.warning(warning, extra={"chain_id": chain.chain_id})
+        if warning not in warnings:
+            warnings.append(warning)
+    with_baseline = spec.baseline and spec.auto_labeling and model is not None
+    return queued.model_copy(
+        update={
+            "status": RoundStatus.STARTING,
+            "attempt": attempt,
+            "spec": spec,
+            "warnings": warnings,
+            "job": JobRecord(name=name("round"), initial_model_arn=model),
+            "baseline": JobRecord(name=name("baseline")) if with_baseline else None,
+        }
+    )
+
+
+def pause(ports: Ports, chain: ChainRecord, reason: str) -> None:
+    if ports.store.set_state(chain.chain_id, ChainState.PAUSED, reason, only_from=ChainState.ACTIVE):
+        logger.warning("chain paused", extra={"chain_id": chain.chain_id, "reason": reason})
+        detail = {"chainId": chain.chain_id, "state": ChainState.PAUSED.value, "reason": reason}
+        ports.publisher.publish(events.CHAIN_PAUSED, detail)
+        ports.publisher.notify(f"gtchain: chain {chain.chain_id} paused", reason)
+
+
+def _task_config_uris(ports: Ports, chain_id: str, spec: ChainSpec) -> tuple[str, str]:
+    """Write the worker template and label categories under content-addressed keys (idempotent)."""
+    bucket = ports.settings.data_bucket
+    uris = []
+    for kind, body, suffix, content_type in (
+        ("worker-template", render_worker_template(spec), ".liquid.html", "text/html"),
+        ("label-categories", render_label_categories(spec), ".json", "application/json"),
+    ):
+        key = naming.config_key(chain_id, kind, content_digest(body), suffix)
+        ports.objects.put_if_absent(bucket, key, body.encode(), content_type)
+        uris.append(f"s3://{bucket}/{key}")
+    return uris[0], uris[1]
+
+
+def launch(ports: Ports, chain: ChainRecord, record: RoundRecord) -> None:
+    """Create the round's jobs that are still 'starting'. Safe to repeat: names are deterministic."""
+    assert record.spec is not None
+    settings = ports.settings
+    ui_uri, labels_uri = _task_config_uris(ports, chain.chain_id, record.spec)
+    for role, job in (("round", record.job), ("baseline", record.baseline)):
+        if job is None or job.status != RoundStatus.STARTING:
+            continue
+        request = build_request(
+            name=job.name,
+            spec=record.spec,
+            region=settings.region,
+            role_arn=settings.labeling_role_arn,
+            input_uri=record.input_uri,
+            output_uri=f"s3://{settings.data_bucket}/{naming.job_output_prefix(chain.chain_id)}",
+            ui_template_uri=ui_uri,
+            label_config_uri=labels_uri,
+            initial_model_arn=job.initial_model_arn,
+            tags=job_tags(chain.chain_id, chain.incarnation, record.number, role),
+        )
+        try:
+            arn = ports.labeling.create_job(request)
+        except JobAlreadyExistsError:
+            arn = _existing_job_arn(ports, chain, record, role, job.name)
+        except JobRejectedError as exc:
+            _reject_job(ports, record, role, job, str(exc))
+            continue
+        if ports.store.mark_running(chain.chain_id, record.number, role, job.name, arn):
+            ports.publisher.publish(
+                events.ROUND_STARTED,
+                _detail(record, role, job.model_copy(update={"arn": arn, "status": RoundStatus.RUNNING})),
+            )
+
+
+def _existing_job_arn(ports: Ports, chain: ChainRecord, record: RoundRecord, role: str, name: str) -> str:
+    """ResourceInUse for a job carrying this chain's tags means an earlier attempt created it."""
+    description = ports.labeling.describe_job(name)
+    tags = tags_of(description or {})
+    expected = {t["Key"]: t["Value"] for t in job_tags(chain.chain_id, chain.incarnation, record.number, role)}
+    if description is None or any(tags.get(k) != v for k, v in expected.items()):
+        raise RuntimeError(f"labeling job name {name} is taken by a job that is not this chain's")
+    return str(description["LabelingJobArn"])
+
+
+def _reject_job(ports: Ports, record: RoundRecord, role: str, job: JobRecord, reason: str) -> None:
+    failed = job.model_copy(
+        update={"status": RoundStatus.FAILED, "failure_reason": reason, "finished_at": utc_now(),
+                "known_cost_usd": Decimal(0), "cost_usd": Decimal(0)}
+    )  # fmt: skip
+    _record_outcome(ports, record, role, failed)
+
+
+def apply_outcome(ports: Ports, record: RoundRecord, role: str, description: dict[str, Any]) -> bool:
+    """Record a finished job (from DescribeLabelingJob) and move the chain on. True if this call did it."""
+    job = record.job_for(role)
+    status = TERMINAL_JOB_STATUSES.get(description["LabelingJobStatus"])
+    if job is None or status is None or job.status not in LIVE:
+        return False
+    assert record.spec is not None
+    counters = LabelCounts.from_api(description.get("LabelCounters", {}))
+    cost = pricing_for(record.spec).cost(counters.human_labeled, counters.machine_labeled)
+    output = description.get("LabelingJobOutput") or {}
+    finished = job.model_copy(
+        update={
+            "status": status,
+            "arn": description.get("LabelingJobArn", job.arn),
+            "counters": counters,
+            "cost_usd": cost.total_usd,
+            "known_cost_usd": cost.known_usd,
+            "final_model_arn": output.get("FinalActiveLearningModelArn"),
+            "output_uri": output.get("OutputDatasetS3Uri"),
+            "failure_reason": description.get("FailureReason"),
+            "finished_at": utc_now(),
+        }
+    )
+    return _record_outcome(ports, record, role, finished)
+
+
+def _record_outcome(ports: Ports, record: RoundRecord, role: str, finished: JobRecord) -> bool:
+    store, publisher = ports.store, ports.publisher
+    chain_id = record.chain_id
+    if role == "baseline":
+        if not store.finish_job(chain_id, record.number, role, finished):
+            return False
+        if finished.status == RoundStatus.COMPLETED:
+            publisher.publish(events.ROUND_COMPLETED, _detail(record, role, finished))
+        else:
+            publisher.publish(events.ROUND_FAILED, _detail(record, role, finished))
+            publisher.notify(
+                f"gtchain: baseline of round {record.number} {finished.status}",
+                f"Baseline job {finished.name} of chain {chain_id} ended {finished.status}: "
+                f"{finished.failure_reason or 'no reason given'}. The chain goes on; only the comparison is lost.",
+            )
+        return True
+
+    if finished.status == RoundStatus.COMPLETED:
+        chain = store.get_chain(chain_id)
+        carried = finished.final_model_arn
+        if carried is None:
+            fallback = chain.latest_model_arn if chain else None
+            finished = finished.model_copy(
+                update={"note": f"the job trained no model; the chain carries {fallback or 'no model'} forward"}
+            )
+        if not store.finish_job(chain_id, record.number, role, finished, latest_model_arn=carried):
+            return False
+        publisher.publish(events.ROUND_COMPLETED, _detail(record, role, finished))
+        kick(ports, chain_id)
+        return True
+
+    reason = (
+        f"round {record.number} job {finished.name} {finished.status}: {finished.failure_reason or 'no reason given'}"
+    )
+    if not store.finish_job(chain_id, record.number, role, finished):
+        return False
+    publisher.publish(events.ROUND_FAILED, _detail(record, role, finished, reason))
+    chain = store.get_chain(chain_id)
+    if chain is not None:
+        pause(ports, chain, reason)
+    return True
+
+
+def _detail(record: RoundRecord, role: str, job: JobRecord, reason: str | None = None) -> dict[str, Any]:
+    detail: dict[str, Any] = {
+        "chainId": record.chain_id,
+        "round": record.number,
+        "role": role,
+        "jobName": job.name,
+        "jobArn": job.arn,
+        "status": job.status.value,
+        "objects": record.objects,
+        "manifest": record.manifest_name,
+        "initialModelArn": job.initial_model_arn,
+    }
+    if job.counters is not None:
+        detail["labelCounters"] = job.counters.model_dump()
+        detail["finalModelArn"] = job.final_model_arn
+        detail["costUsd"] = None if job.cost_usd is None else str(job.cost_usd)
+    if job.note:
+        detail["note"] = job.note
+    if reason or job.failure_reason:
+        detail["reason"] = reason or job.failure_reason
+    return detail

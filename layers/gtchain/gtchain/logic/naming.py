@@ -1,0 +1,141 @@
+"""Keys, identifiers and job names: every name gtchain writes or reads is built here."""
+
+import hashlib
+import re
+from dataclasses import dataclass
+from typing import Literal
+from urllib.parse import quote
+
+CHAIN_ID = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
+CHAIN_ID_MAX = 32
+MANIFEST_SUFFIX = ".manifest"
+JOB_NAME = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")
+PREFIX = re.compile(r"^[a-z][a-z0-9]{0,11}$")
+MAX_ROUND = 9999
+MAX_ATTEMPT = 99
+
+Role = Literal["round", "baseline"]
+
+
+class InvalidChainIdError(ValueError):
+    pass
+
+
+def check_chain_id(chain_id: str) -> str:
+    if not (1 <= len(chain_id) <= CHAIN_ID_MAX and CHAIN_ID.match(chain_id)):
+        raise InvalidChainIdError(
+            f"chain id {chain_id!r} must be 1-{CHAIN_ID_MAX} characters: lower-case letters, digits "
+            "and single hyphens, starting and ending with a letter or digit"
+        )
+    return chain_id
+
+
+@dataclass(frozen=True)
+class ChainObject:
+    """An object a user put under chains/: the spec or an inbox manifest."""
+
+    chain_id: str
+    kind: Literal["spec", "manifest"]
+    name: str  # the manifest's file name, or "chain.json"
+
+
+class NotAChainObjectError(ValueError):
+    pass
+
+
+def classify_key(key: str) -> ChainObject:
+    """Map a key the S3 rules let through to what it is; raise for keys in the wrong place."""
+    parts = key.split("/")
+    if len(parts) < 3 or parts[0] != "chains":
+        raise NotAChainObjectError(f"{key!r} is not under chains/<chain-id>/")
+    if parts[-1] == "chain.json" and len(parts) == 3:
+        return ChainObject(check_chain_id(parts[1]), "spec", "chain.json")
+    if len(parts) == 4 and parts[2] == "inbox" and parts[3].endswith(MANIFEST_SUFFIX):
+        check_chain_id(parts[1])
+        if parts[3] == MANIFEST_SUFFIX:
+            raise NotAChainObjectError(f"{key!r}: a manifest needs a name before {MANIFEST_SUFFIX}")
+        return ChainObject(parts[1], "manifest", parts[3])
+    # A key such as chains/a/b/chain.json: the rule matched, but "a/b" cannot be a chain id.
+    check_chain_id("/".join(parts[1:-1]) if parts[-1] == "chain.json" else "/".join(parts[1:-2]))
+    raise NotAChainObjectError(
+        f"{key!r}: manifests go directly in chains/<chain-id>/inbox/ and end in {MANIFEST_SUFFIX}"
+    )
+
+
+def chain_prefix(chain_id: str) -> str:
+    return f"chains/{chain_id}/"
+
+
+def spec_key(chain_id: str) -> str:
+    return f"chains/{chain_id}/chain.json"
+
+
+def inbox_prefix(chain_id: str) -> str:
+    return f"chains/{chain_id}/inbox/"
+
+
+def manifest_key(chain_id: str, name: str) -> str:
+    return f"{inbox_prefix(chain_id)}{name}"
+
+
+def _safe(text: str) -> str:
+    return quote(text, safe="-_.")
+
+
+def error_report_key(key: str, version: str, chain_id: str | None) -> str:
+    """One report per object version, so a duplicate event finds the report it already wrote."""
+    if chain_id is None:
+        return f"rejected/{_safe(key)}@{_safe(version)}.json"
+    name = key.rsplit("/", 1)[-1]
+    return f"chains/{chain_id}/errors/{_safe(name)}@{_safe(version)}.json"
+
+
+def part_key(chain_id: str, manifest_name: str, version: str, part: int, parts: int) -> str:
+    digest = hashlib.sha256(f"{manifest_name}\0{version}".encode()).hexdigest()[:16]
+    return f"chains/{chain_id}/parts/{digest}/part-{part}-of-{parts}.manifest"
+
+
+def round_input_key(chain_id: str, round_number: int, attempt: int) -> str:
+    return f"chains/{chain_id}/rounds/{round_number:04d}/attempt-{attempt}/input.manifest"
+
+
+def config_key(chain_id: str, kind: str, digest: str, suffix: str) -> str:
+    return f"chains/{chain_id}/config/{kind}-{digest}{suffix}"
+
+
+def job_output_prefix(chain_id: str) -> str:
+    return f"chains/{chain_id}/jobs"
+
+
+def results_key(chain_id: str, manifest_name: str) -> str:
+    return f"chains/{chain_id}/results/{manifest_name}"
+
+
+def status_key(chain_id: str) -> str:
+    return f"chains/{chain_id}/status.json"
+
+
+def reports_prefix(chain_id: str) -> str:
+    return f"chains/{chain_id}/reports/"
+
+
+def job_name(prefix: str, chain_id: str, incarnation: str, round_number: int, role: Role, attempt: int) -> str:
+    """Deterministic, unique per chain incarnation, round, role and attempt; at most 63 characters.
+
+    Labeling job names can never be reused, so a retried round gets a new attempt number and a chain
+    created again after deletion gets a new incarnation.
+    """
+    if not PREFIX.match(prefix):
+        raise ValueError(f"job name prefix {prefix!r} must be 1-12 lower-case letters and digits")
+    if not (1 <= round_number <= MAX_ROUND and 1 <= attempt <= MAX_ATTEMPT):
+        raise ValueError(f"round {round_number} or attempt {attempt} out of range")
+    name = f"{prefix}-{chain_id}-{incarnation}-r{round_number}{'b' if role == 'baseline' else ''}-a{attempt}"
+    assert len(name) <= 63 and JOB_NAME.match(name), name
+    return name
+
+
+def job_name_from_arn(arn: str) -> str:
+    _, sep, name = arn.partition(":labeling-job/")
+    if not sep or not name:
+        raise ValueError(f"{arn!r} is not a labeling job ARN")
+    return name

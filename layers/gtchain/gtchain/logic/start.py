@@ -1,0 +1,247 @@
+"""Start: a chain.json or an inbox manifest arrived in the data bucket."""
+
+import json
+import secrets
+import tempfile
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import unquote_plus
+
+from pydantic import ValidationError
+
+from gtchain.logic import naming
+from gtchain.logic.chain import kick
+from gtchain.logic.manifest import Issue, ManifestScan, check_parts, scan_manifest, split_sizes
+from gtchain.logic.ports import ObjectInfo, Ports
+from gtchain.models import events
+from gtchain.models.records import ChainRecord, ManifestRecord, RoundDraft, RoundStatus, utc_now
+from gtchain.models.spec import ChainSpec, ChainState
+from gtchain.observability import logger
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What a start invocation did, for the log line and the tests."""
+
+    action: str  # queued | duplicate | rejected | waiting | spec-applied | ignored
+    detail: str = ""
+
+
+def resolve_key(ports: Ports, bucket: str, event_key: str, version: str | None) -> ObjectInfo | None:
+    """The event's key may or may not be URL-encoded (a space as '+'): accept whichever names the object."""
+    for candidate in dict.fromkeys((event_key, unquote_plus(event_key))):
+        info = ports.objects.head(bucket, candidate, version)
+        if info is not None:
+            return info
+    return None
+
+
+def handle_object_created(ports: Ports, bucket: str, event_key: str, version: str | None) -> Outcome:
+    if bucket != ports.settings.data_bucket:
+        return Outcome("ignored", f"bucket {bucket} is not the data bucket")
+    info = resolve_key(ports, bucket, event_key, version)
+    if info is None:
+        # Deleted (or overwritten in an unversioned bucket) before we got here: nothing to do.
+        logger.info("object is gone", extra={"key": event_key, "version": version})
+        return Outcome("ignored", "object no longer exists")
+    try:
+        target = naming.classify_key(info.key)
+    except naming.InvalidChainIdError as exc:
+        return reject(ports, info, None, [Issue(str(exc), field="chain id")])
+    except naming.NotAChainObjectError as exc:
+        chain_id = info.key.split("/")[1]
+        return reject(ports, info, chain_id, [Issue(str(exc), field="key")])
+    if target.kind == "spec":
+        return apply_spec(ports, target.chain_id, info)
+    return queue_manifest(ports, target.chain_id, target.name, info)
+
+
+def reject(ports: Ports, info: ObjectInfo, chain_id: str | None, issues: list[Issue],
+           issue_count: int | None = None) -> Outcome:  # fmt: skip
+    """Write the error report once per object version; the object itself is left where the user put it."""
+    bucket = ports.settings.data_bucket
+    report_key = naming.error_report_key(info.key, info.version, chain_id)
+    total = issue_count if issue_count is not None else len(issues)
+    report = {
+        "object": f"s3://{bucket}/{info.key}",
+        "versionId": info.version,
+        "chainId": chain_id,
+        "rejectedAt": utc_now(),
+        "errorCount": total,
+        "errors": [issue.as_dict() for issue in issues],
+        "truncated": total > len(issues),
+    }
+    if ports.objects.put_if_absent(bucket, report_key, json.dumps(report, indent=2).encode(), "application/json"):
+        first = issues[0]
+        where = ", ".join(p for p in (f"line {first.line}" if first.line else "",
+                                       f"field {first.field}" if first.field else "") if p)  # fmt: skip
+        summary = f"{info.key}: {total} error(s); first: {where + ': ' if where else ''}{first.message}"
+        logger.warning("input rejected", extra={"key": info.key, "report": report_key, "errors": total})
+        ports.publisher.publish(
+            events.MANIFEST_REJECTED,
+            {"chainId": chain_id, "key": info.key, "versionId": info.version, "status": "rejected",
+             "reason": summary, "report": f"s3://{bucket}/{report_key}"},
+        )  # fmt: skip
+        ports.publisher.notify(
+            f"gtchain: rejected {info.key.rsplit('/', 1)[-1]}",
+            f"{summary}\nFull report: s3://{bucket}/{report_key}\nThe object was left untouched.",
+        )
+    return Outcome("rejected", report_key)
+
+
+def _spec_issues(raw: bytes) -> tuple[ChainSpec | None, list[Issue]]:
+    try:
+        document = json.loads(raw)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        if isinstance(exc, json.JSONDecodeError):
+            return None, [Issue(f"not valid JSON: {exc.msg} (column {exc.colno})", exc.lineno)]
+        return None, [Issue("not UTF-8")]
+    try:
+        return ChainSpec.model_validate_json(raw), []
+    except ValidationError as exc:
+        issues = []
+        for error in exc.errors():
+            location = ".".join(str(p) for p in error["loc"])
+            issues.append(Issue(error["msg"].removeprefix("Value error, "),
+                                _line_of(raw, error["loc"], document), location or None))  # fmt: skip
+        return None, issues
+
+
+def _line_of(raw: bytes, loc: tuple[Any, ...], document: Any) -> int | None:
+    """The line of the first field named in loc, so an error says where to look in chain.json."""
+    names = [p for p in loc if isinstance(p, str) and isinstance(document, dict)]
+    if not names:
+        return None
+    needle = f'"{names[-1]}"'.encode()
+    for number, line in enumerate(raw.splitlines(), start=1):
+        if needle in line:
+            return number
+    return None
+
+
+def apply_spec(ports: Ports, chain_id: str, info: ObjectInfo) -> Outcome:
+    bucket = ports.settings.data_bucket
+    spec, issues = _spec_issues(ports.objects.get_bytes(bucket, info.key, info.version))
+    chain = ports.store.get_chain(chain_id)
+    if spec is not None and chain is not None and (changed := spec.immutable_fields_changed(chain.spec)):
+        issues = [
+            Issue(f"{name} cannot change during a chain's life (the carried model depends on it)", field=name)
+            for name in changed
+        ]
+    if spec is None or issues:
+        return reject(ports, info, chain_id, issues)
+
+    if chain is None:
+        created = ChainRecord(
+            chain_id=chain_id,
+            incarnation=secrets.token_hex(3),
+            spec=spec,
+            spec_version=info.version,
+            state=ChainState.ACTIVE if spec.state == ChainState.ACTIVE else ChainState.PAUSED,
+            pause_reason=None if spec.state == ChainState.ACTIVE else f"chain.json says {spec.state}",
+            latest_model_arn=spec.initial_model_arn,
+        )
+        if ports.store.create_chain(created):
+            logger.info("chain created", extra={"chain_id": chain_id, "incarnation": created.incarnation})
+        chain = ports.store.get_chain(chain_id)
+        assert chain is not None
+    else:
+        ports.store.update_spec(chain_id, spec, info.version)
+        _apply_control(ports, chain, spec)
+    picked = _pick_up_inbox(ports, chain_id)
+    kick(ports, chain_id)
+    return Outcome("spec-applied", f"{len(picked)} waiting manifest(s) picked up")
+
+
+def _apply_control(ports: Ports, chain: ChainRecord, spec: ChainSpec) -> None:
+    """chain.json's "state": active resumes (retrying a failed round), paused holds, stopped also stops jobs."""
+    store, chain_id = ports.store, chain.chain_id
+    if spec.state == ChainState.ACTIVE:
+        for record in store.list_rounds(chain_id):
+            if record.status in (RoundStatus.FAILED, RoundStatus.STOPPED):
+                store.requeue_round(chain_id, record.number)
+        if store.set_state(chain_id, ChainState.ACTIVE, None):
+            logger.info("chain resumed", extra={"chain_id": chain_id})
+            ports.publisher.publish(events.CHAIN_RESUMED, {"chainId": chain_id, "state": "active"})
+        return
+    reason = f"chain.json says {spec.state}"
+    if store.set_state(chain_id, spec.state, reason):
+        ports.publisher.publish(events.CHAIN_PAUSED, {"chainId": chain_id, "state": spec.state.value,
+                                                      "reason": reason})  # fmt: skip
+        ports.publisher.notify(f"gtchain: chain {chain_id} {spec.state}", reason)
+    if spec.state == ChainState.STOPPED:
+        for record in store.list_rounds(chain_id):
+            for job in (record.job, record.baseline):
+                if job is not None and job.status in (RoundStatus.STARTING, RoundStatus.RUNNING):
+                    ports.labeling.stop_job(job.name)
+
+
+def _pick_up_inbox(ports: Ports, chain_id: str) -> list[str]:
+    """Queue every manifest in the inbox that has neither been queued nor rejected."""
+    bucket = ports.settings.data_bucket
+    picked = []
+    for listed in ports.objects.list_objects(bucket, naming.inbox_prefix(chain_id)):
+        name = listed.key.removeprefix(naming.inbox_prefix(chain_id))
+        if "/" in name or not name.endswith(naming.MANIFEST_SUFFIX):
+            continue
+        info = ports.objects.head(bucket, listed.key)
+        if info is None or _already_seen(ports, chain_id, name, info):
+            continue
+        queue_manifest(ports, chain_id, name, info)
+        picked.append(name)
+    return picked
+
+
+def _already_seen(ports: Ports, chain_id: str, name: str, info: ObjectInfo) -> bool:
+    if ports.store.get_manifest(chain_id, name, info.version) is not None:
+        return True
+    report = naming.error_report_key(info.key, info.version, chain_id)
+    return ports.objects.head(ports.settings.data_bucket, report) is not None
+
+
+def queue_manifest(ports: Ports, chain_id: str, name: str, info: ObjectInfo) -> Outcome:
+    chain = ports.store.get_chain(chain_id)
+    if chain is None:
+        logger.info("manifest waits for its chain.json", extra={"chain_id": chain_id, "key": info.key})
+        return Outcome("waiting", "no chain.json yet")
+    if _already_seen(ports, chain_id, name, info):
+        kick(ports, chain_id)
+        return Outcome("duplicate", info.key)
+    bucket = ports.settings.data_bucket
+    spec = chain.spec
+    with tempfile.TemporaryFile() as accepted:
+        scan = scan_manifest(
+            ports.objects.iter_lines(bucket, info.key, info.version),
+            task=spec.profile,
+            allowed_buckets=ports.settings.allowed_source_buckets,
+            sink=accepted,
+        )
+        sizes = split_sizes(scan.objects, spec.rounds) if scan.objects else []
+        issues = scan.issues + check_parts(scan, sizes)
+        if issues:
+            return reject(ports, info, chain_id, issues, scan.issue_count + len(issues) - len(scan.issues))
+        accepted.seek(0)
+        drafts = _write_parts(ports, chain_id, name, info.version, accepted, scan, sizes)
+    manifest = ManifestRecord(chain_id=chain_id, name=name, version=info.version, lines=scan.objects, rounds=[])
+    numbers = ports.store.queue_manifest(manifest, drafts)
+    if numbers is None:
+        return Outcome("duplicate", info.key)
+    logger.info("manifest queued", extra={"chain_id": chain_id, "key": info.key, "rounds": numbers})
+    kick(ports, chain_id)
+    return Outcome("queued", f"rounds {numbers}")
+
+
+def _write_parts(ports: Ports, chain_id: str, name: str, version: str, accepted: Any, scan: ManifestScan,
+                 sizes: list[int]) -> list[RoundDraft]:  # fmt: skip
+    bucket = ports.settings.data_bucket
+    drafts = []
+    for index, size in enumerate(sizes, start=1):
+        key = naming.part_key(chain_id, name, version, index, len(sizes))
+        with tempfile.TemporaryFile() as part:
+            for _ in range(size):
+                part.write(accepted.readline())
+            part.seek(0)
+            ports.objects.upload(bucket, key, part, "application/x-ndjson")
+        drafts.append(RoundDraft(manifest_name=name, manifest_version=version, part=index, parts=len(sizes),
+                                 objects=size, input_uri=f"s3://{bucket}/{key}"))  # fmt: skip
+    return drafts

@@ -1,0 +1,35 @@
+"""The worker UI template and label category file a labeling job needs, rendered from chain.json."""
+
+import hashlib
+import json
+
+from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+
+from gtchain.models.spec import ChainSpec
+
+_env = Environment(
+    loader=PackageLoader("gtchain.rendering", "templates"),
+    autoescape=select_autoescape(default=True),
+    undefined=StrictUndefined,
+    keep_trailing_newline=True,
+)
+
+
+def render_worker_template(spec: ChainSpec) -> str:
+    """Crowd HTML with the Liquid expressions Ground Truth fills in per task left intact."""
+    template = _env.get_template("worker-task.liquid.j2")
+    return template.render(
+        element=spec.profile.crowd_element,
+        task=spec.task.value,
+        instructions=spec.instructions,
+    )
+
+
+def render_label_categories(spec: ChainSpec) -> str:
+    return json.dumps(
+        {"document-version": "2018-11-28", "labels": [{"label": label} for label in spec.labels]}, indent=2
+    )
+
+
+def content_digest(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
