@@ -5,6 +5,7 @@ from typing import Any
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.parser import event_parser
 from aws_lambda_powertools.utilities.typing import LambdaContext
+
 from gtchain.adapters import aws_ports
 from gtchain.config import Settings
 from gtchain.logic.advance import handle_job_state_change

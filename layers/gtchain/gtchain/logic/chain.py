@@ -8,6 +8,7 @@ from decimal import Decimal
 from typing import Any
 
 from gtchain.logic import naming
+from gtchain.logic.cost import to_cents
 from gtchain.logic.labeling_request import build_request, job_tags, pricing_for, tags_of
 from gtchain.logic.manifest import AUTO_LABELING_MIN_OBJECTS
 from gtchain.logic.ports import JobAlreadyExistsError, JobRejectedError, Ports
@@ -280,7 +281,7 @@ def _detail(record: RoundRecord, role: str, job: JobRecord, reason: str | None =
     if job.counters is not None:
         detail["labelCounters"] = job.counters.model_dump()
         detail["finalModelArn"] = job.final_model_arn
-        detail["costUsd"] = None if job.cost_usd is None else str(job.cost_usd)
+        detail["costUsd"] = None if job.cost_usd is None else str(to_cents(job.cost_usd))
     if job.note:
         detail["note"] = job.note
     if reason or job.failure_reason:

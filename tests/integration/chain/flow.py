@@ -1,0 +1,69 @@
+"""Drive the handlers the way EventBridge would, from the sample events in events/."""
+
+import json
+from typing import Any
+
+from functions.advance import app as advance_app
+from functions.reconcile import app as reconcile_app
+from functions.start import app as start_app
+from local import moto_labeling
+from tests.support import ACCOUNT, DATA_BUCKET, REGION, LambdaContext, Stack, load_event
+
+
+def object_created(key: str, version: str | None) -> dict[str, Any]:
+    event = load_event("s3-object-created-manifest.json")
+    event["detail"]["bucket"]["name"] = DATA_BUCKET
+    event["detail"]["object"]["key"] = key
+    event["detail"]["object"]["version-id"] = version
+    return event
+
+
+def drop(stack: Stack, key: str, body: str | bytes, *, event_key: str | None = None) -> dict[str, Any]:
+    """Upload an object, then deliver its Object Created event to the start handler."""
+    version = stack.put(key, body)
+    return dict(start_app.lambda_handler(object_created(event_key or key, version), LambdaContext()))
+
+
+def job_event(job_name: str, status: str) -> dict[str, Any]:
+    event = load_event("labeling-job-state-change-completed.json")
+    event["resources"] = [f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:labeling-job/{job_name}"]
+    event["detail"]["LabelingJobStatus"] = status
+    return event
+
+
+def advance(job_name: str, status: str) -> dict[str, Any]:
+    return dict(advance_app.lambda_handler(job_event(job_name, status), LambdaContext()))
+
+
+def reconcile() -> dict[str, Any]:
+    return dict(reconcile_app.lambda_handler(load_event("scheduled-reconcile.json"), LambdaContext()))
+
+
+def finish_job(
+    name: str, status: str = "Completed", *, human: int = 0, machine: int = 0, model: str | None = None,
+    reason: str | None = None,
+) -> None:  # fmt: skip
+    """Move a labeling job to its end the way Ground Truth would (counters, output, final model)."""
+    job = moto_labeling.labeling_jobs(ACCOUNT, REGION)[name.lower()]
+    output_path = job.request["OutputConfig"]["S3OutputPath"].rstrip("/")
+    output: dict[str, Any] = {"OutputDatasetS3Uri": f"{output_path}/{name}/manifests/output/output.manifest"}
+    if model:
+        output["FinalActiveLearningModelArn"] = model
+    moto_labeling.update_job(
+        ACCOUNT, REGION, name, status=status, failure_reason=reason, output=output,
+        label_counters={"TotalLabeled": human + machine, "HumanLabeled": human, "MachineLabeled": machine,
+                        "FailedNonRetryableError": 0, "Unlabeled": 0},
+    )  # fmt: skip
+
+
+def model_arn(name: str) -> str:
+    return f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:model/{name}"
+
+
+def jobs() -> dict[str, moto_labeling.LabelingJob]:
+    return moto_labeling.labeling_jobs(ACCOUNT, REGION)
+
+
+def manifest_lines(count: int, *, start: int = 0, bucket: str = DATA_BUCKET) -> str:
+    return "".join(json.dumps({"source-ref": f"s3://{bucket}/images/bird-{i:05d}.jpg"}) + "\n"
+                   for i in range(start, start + count))  # fmt: skip
