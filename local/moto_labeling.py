@@ -115,7 +115,8 @@ class LabelingJob:
 
     def describe(self) -> dict[str, Any]:
         """The DescribeLabelingJob response (timestamps as naive UTC datetimes, as moto keeps them)."""
-        response: dict[str, Any] = {key: copy.deepcopy(self.request[key]) for key in _ECHOED if key in self.request}
+        echoed = [key for key in _ECHOED if key in self.request]
+        response: dict[str, Any] = {key: copy.deepcopy(self.request[key]) for key in echoed}
         response.update(
             Tags=copy.deepcopy(self.tags),
             LabelingJobStatus=self.status,
@@ -226,9 +227,10 @@ def install() -> None:
     """Add the labeling-job calls to moto; idempotent."""
     for method_name, method in _RESPONSE_METHODS.items():
         setattr(SageMakerResponse, method_name, method)
-    current = SageMakerModelBackend._get_resource_from_arn
-    if not getattr(current, _PATCH_MARK, False):
-        setattr(SageMakerModelBackend, "_get_resource_from_arn", _resolving_labeling_jobs(current))  # noqa: B010
+    lookup = SageMakerModelBackend._get_resource_from_arn
+    if not getattr(lookup, _PATCH_MARK, False):
+        patched = _resolving_labeling_jobs(lookup)
+        setattr(SageMakerModelBackend, "_get_resource_from_arn", patched)  # noqa: B010
 
 
 class _Checker:
@@ -251,7 +253,8 @@ class _Checker:
     def fail(self, path: str, value: Any, rule: str) -> None:
         shown = "null" if value is None else f"'{value}'"
         aws_path = ".".join(part[:1].lower() + part[1:] for part in path.split("."))
-        self.messages.append(f"Value {shown} at '{aws_path}' failed to satisfy constraint: Member must {rule}")
+        message = f"Value {shown} at '{aws_path}' failed to satisfy constraint: Member must {rule}"
+        self.messages.append(message)
 
     def present(self, path: str, *, required: bool) -> bool:
         value = self.get(path)
@@ -352,10 +355,10 @@ def _check_human_task_config(check: _Checker) -> None:
     # The current service model marks the two Lambdas optional (generative-AI task types); every
     # built-in task type this emulates needs both, and the task type is read from the PRE Lambda.
     check.string("HumanTaskConfig.WorkteamArn", required=True, pattern=_WORKTEAM_ARN)
-    if check.present("HumanTaskConfig.UiConfig", required=True) and not (
-        check.get("HumanTaskConfig.UiConfig.UiTemplateS3Uri") or check.get("HumanTaskConfig.UiConfig.HumanTaskUiArn")
-    ):
-        check.fail("HumanTaskConfig.UiConfig", {}, "contain UiTemplateS3Uri or HumanTaskUiArn")
+    ui = "HumanTaskConfig.UiConfig"
+    has_ui = check.get(f"{ui}.UiTemplateS3Uri") or check.get(f"{ui}.HumanTaskUiArn")
+    if check.present(ui, required=True) and not has_ui:
+        check.fail(ui, {}, "contain UiTemplateS3Uri or HumanTaskUiArn")
     check.string("HumanTaskConfig.PreHumanTaskLambdaArn", required=True, pattern=_LAMBDA_ARN)
     check.string("HumanTaskConfig.TaskTitle", required=True, min_len=1, max_len=128)
     check.string("HumanTaskConfig.TaskDescription", required=True, min_len=1, max_len=255)
@@ -383,14 +386,15 @@ def _check_semantics(request: Mapping[str, Any]) -> None:
     """Rules across fields; they run once every field is well formed."""
     label_attribute: str = request["LabelAttributeName"]
     human_task: Mapping[str, Any] = request["HumanTaskConfig"]
+    quoted = f"LabelAttributeName '{label_attribute}'"
     if label_attribute.endswith("-metadata"):
-        raise ValidationError(f"LabelAttributeName '{label_attribute}' must not end with '-metadata'.")
+        raise ValidationError(f"{quoted} must not end with '-metadata'.")
     function_name = human_task["PreHumanTaskLambdaArn"].partition(":function:")[2].split(":")[0]
     task_type = function_name.removeprefix("PRE-")
     if task_type in _REF_TASKS and not label_attribute.endswith("-ref"):
-        raise ValidationError(f"LabelAttributeName '{label_attribute}' must end with '-ref' for {task_type} jobs.")
+        raise ValidationError(f"{quoted} must end with '-ref' for {task_type} jobs.")
     if task_type in _NO_REF_TASKS and label_attribute.endswith("-ref"):
-        raise ValidationError(f"LabelAttributeName '{label_attribute}' must not end with '-ref' for {task_type} jobs.")
+        raise ValidationError(f"{quoted} must not end with '-ref' for {task_type} jobs.")
     if not re.fullmatch(_PUBLIC_WORKTEAM_ARN, human_task["WorkteamArn"]):
         return
     lifetime = human_task.get("TaskAvailabilityLifetimeInSeconds")
@@ -557,7 +561,8 @@ def _list_labeling_jobs(self: SageMakerResponse) -> ActionResult:
     if status:
         jobs = [job for job in jobs if job.status == status]
     page, token = _select(self, jobs, _CREATION_BOUNDS + _MODIFIED_BOUNDS)
-    return ActionResult({"LabelingJobSummaryList": [_summary(job) for job in page], "NextToken": token})
+    summaries = [_summary(job) for job in page]
+    return ActionResult({"LabelingJobSummaryList": summaries, "NextToken": token})
 
 
 def _list_labeling_jobs_for_workteam(self: SageMakerResponse) -> ActionResult:
@@ -577,7 +582,8 @@ def _list_labeling_jobs_for_workteam(self: SageMakerResponse) -> ActionResult:
     if code_contains:
         jobs = [job for job in jobs if code_contains in job.job_reference_code]
     page, token = _select(self, jobs, _CREATION_BOUNDS)
-    return ActionResult({"LabelingJobSummaryList": [_workteam_summary(job) for job in page], "NextToken": token})
+    summaries = [_workteam_summary(job) for job in page]
+    return ActionResult({"LabelingJobSummaryList": summaries, "NextToken": token})
 
 
 _RESPONSE_METHODS: dict[str, Callable[[SageMakerResponse], ActionResult]] = {

@@ -3,7 +3,7 @@
 import copy
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -31,6 +31,7 @@ from local.moto_labeling import (
 
 if TYPE_CHECKING:
     from mypy_boto3_sagemaker import SageMakerClient
+    from mypy_boto3_sagemaker.type_defs import TagTypeDef
 
 REGION = "us-east-1"
 ACCOUNT = "123456789012"  # moto's default account
@@ -107,6 +108,10 @@ def unchecked() -> Iterator["SageMakerClient"]:
         yield SESSION.client("sagemaker", config=Config(parameter_validation=False))
 
 
+def job_names(response: Mapping[str, Any]) -> list[str]:
+    return [job["LabelingJobName"] for job in response["LabelingJobSummaryList"]]
+
+
 def error_of(excinfo: pytest.ExceptionInfo[ClientError]) -> tuple[str, str]:
     error = excinfo.value.response["Error"]
     return error["Code"], error["Message"]
@@ -168,6 +173,10 @@ def semantic_segmentation(label_attribute: str) -> dict[str, object]:
 
 
 PRICE = "HumanTaskConfig.PublicWorkforceTaskPrice"
+SPEC = "LabelingJobAlgorithmsConfig.LabelingJobAlgorithmSpecificationArn"
+INITIAL_MODEL = "LabelingJobAlgorithmsConfig.InitialActiveLearningModelArn"
+WORKERS = "HumanTaskConfig.NumberOfHumanWorkersPerDataObject"
+CONSOLIDATION = "HumanTaskConfig.AnnotationConsolidationConfig"
 INVALID = [
     ({"LabelingJobName": "birds_1"}, "labelingJobName"),
     ({"LabelingJobName": "b" * 64}, "labelingJobName"),
@@ -188,12 +197,12 @@ INVALID = [
     ({"OutputConfig.S3OutputPath": "out-bucket/jobs"}, "outputConfig.s3OutputPath"),
     ({"LabelingJobAlgorithmsConfig": {}}, "labelingJobAlgorithmsConfig.labelingJobAlgorithmSpecificationArn"),
     (
-        {"LabelingJobAlgorithmsConfig.LabelingJobAlgorithmSpecificationArn": ALGORITHM.replace("0274", "1274")},
-        "labelingJobAlgorithmsConfig.labelingJobAlgorithmSpecificationArn",
+        {SPEC: ALGORITHM.replace("0274", "1274")},
+        SPEC,
     ),
     (
-        {"LabelingJobAlgorithmsConfig.InitialActiveLearningModelArn": f"arn:aws:sagemaker:{REGION}:1:model/m"},
-        "labelingJobAlgorithmsConfig.initialActiveLearningModelArn",
+        {INITIAL_MODEL: f"arn:aws:sagemaker:{REGION}:1:model/m"},
+        INITIAL_MODEL,
     ),
     ({"HumanTaskConfig": DELETE}, "humanTaskConfig"),
     ({"HumanTaskConfig.WorkteamArn": DELETE}, "humanTaskConfig.workteamArn"),
@@ -204,14 +213,14 @@ INVALID = [
     ({"HumanTaskConfig.TaskTitle": "t" * 129}, "humanTaskConfig.taskTitle"),
     ({"HumanTaskConfig.TaskDescription": ""}, "humanTaskConfig.taskDescription"),
     ({"HumanTaskConfig.TaskDescription": "d" * 256}, "humanTaskConfig.taskDescription"),
-    ({"HumanTaskConfig.NumberOfHumanWorkersPerDataObject": 0}, "humanTaskConfig.numberOfHumanWorkersPerDataObject"),
-    ({"HumanTaskConfig.NumberOfHumanWorkersPerDataObject": 10}, "humanTaskConfig.numberOfHumanWorkersPerDataObject"),
+    ({WORKERS: 0}, WORKERS),
+    ({WORKERS: 10}, WORKERS),
     ({"HumanTaskConfig.TaskTimeLimitInSeconds": 29}, "humanTaskConfig.taskTimeLimitInSeconds"),
     ({"HumanTaskConfig.TaskKeywords": []}, "humanTaskConfig.taskKeywords"),
     ({"HumanTaskConfig.TaskKeywords": ["Birds"] * 6}, "humanTaskConfig.taskKeywords"),
     ({"HumanTaskConfig.MaxConcurrentTaskCount": 0}, "humanTaskConfig.maxConcurrentTaskCount"),
     ({"HumanTaskConfig.MaxConcurrentTaskCount": 5001}, "humanTaskConfig.maxConcurrentTaskCount"),
-    ({"HumanTaskConfig.AnnotationConsolidationConfig": DELETE}, "humanTaskConfig.annotationConsolidationConfig"),
+    ({CONSOLIDATION: DELETE}, CONSOLIDATION),
     (
         {"HumanTaskConfig.AnnotationConsolidationConfig": {}},
         "humanTaskConfig.annotationConsolidationConfig.annotationConsolidationLambdaArn",
@@ -362,7 +371,7 @@ def test_list_filters_sorts_and_paginates(sagemaker: "SageMakerClient") -> None:
     update_job(ACCOUNT, REGION, "gamma-3", status="Completed")
 
     def names(**params: Any) -> list[str]:
-        return [job["LabelingJobName"] for job in sagemaker.list_labeling_jobs(**params)["LabelingJobSummaryList"]]
+        return job_names(sagemaker.list_labeling_jobs(**params))
 
     assert names() == ["alpha-1", "Beta-2", "gamma-3", "ALPHA-4"]
     assert names(NameContains="alpha") == ["alpha-1", "ALPHA-4"]
@@ -373,8 +382,8 @@ def test_list_filters_sorts_and_paginates(sagemaker: "SageMakerClient") -> None:
 
     first = sagemaker.list_labeling_jobs(MaxResults=3, SortBy="Name")
     second = sagemaker.list_labeling_jobs(MaxResults=3, SortBy="Name", NextToken=first["NextToken"])
-    assert [job["LabelingJobName"] for job in first["LabelingJobSummaryList"]] == ["ALPHA-4", "Beta-2", "alpha-1"]
-    assert [job["LabelingJobName"] for job in second["LabelingJobSummaryList"]] == ["gamma-3"]
+    assert job_names(first) == ["ALPHA-4", "Beta-2", "alpha-1"]
+    assert job_names(second) == ["gamma-3"]
     assert "NextToken" not in second
     pages = sagemaker.get_paginator("list_labeling_jobs").paginate(PaginationConfig={"PageSize": 1})
     assert len([job for page in pages for job in page["LabelingJobSummaryList"]]) == 4
@@ -383,7 +392,8 @@ def test_list_filters_sorts_and_paginates(sagemaker: "SageMakerClient") -> None:
     assert summary["WorkteamArn"] == PUBLIC_WORKTEAM
     assert summary["LabelCounters"]["TotalLabeled"] == 0
     assert summary["InputConfig"] == VALID_REQUEST["InputConfig"]
-    for bad in ({"SortBy": "Size"}, {"NextToken": "later"}):
+    bad_requests: list[dict[str, Any]] = [{"SortBy": "Size"}, {"NextToken": "later"}]
+    for bad in bad_requests:
         with pytest.raises(ClientError) as excinfo:
             sagemaker.list_labeling_jobs(**bad)
         assert error_of(excinfo)[0] == "ValidationException"
@@ -394,7 +404,8 @@ def test_list_for_workteam(sagemaker: "SageMakerClient") -> None:
     sagemaker.create_labeling_job(
         **request({"HumanTaskConfig.WorkteamArn": PRIVATE_WORKTEAM}, LabelingJobName="Birds-2")
     )
-    update_job(ACCOUNT, REGION, "Birds-2", label_counters={"TotalLabeled": 5, "HumanLabeled": 5, "Unlabeled": 2})
+    counters = {"TotalLabeled": 5, "HumanLabeled": 5, "Unlabeled": 2}
+    update_job(ACCOUNT, REGION, "Birds-2", label_counters=counters)
 
     listed = sagemaker.list_labeling_jobs_for_workteam(WorkteamArn=PRIVATE_WORKTEAM)["LabelingJobSummaryList"]
 
@@ -407,19 +418,22 @@ def test_list_for_workteam(sagemaker: "SageMakerClient") -> None:
     assert summary["LabelCounters"] == {"HumanLabeled": 5, "PendingHuman": 2, "Total": 7}
     assert summary["NumberOfHumanWorkersPerDataObject"] == 3
     code = summary["JobReferenceCode"][:8]
-    assert sagemaker.list_labeling_jobs_for_workteam(WorkteamArn=PRIVATE_WORKTEAM, JobReferenceCodeContains=code)[
-        "LabelingJobSummaryList"
-    ]
+    by_code = sagemaker.list_labeling_jobs_for_workteam(
+        WorkteamArn=PRIVATE_WORKTEAM,
+        JobReferenceCodeContains=code,
+    )
+    assert job_names(by_code) == ["Birds-2"]
 
 
 def test_tags_follow_add_and_delete(sagemaker: "SageMakerClient") -> None:
     arn = sagemaker.create_labeling_job(**VALID_REQUEST)["LabelingJobArn"]
 
-    sagemaker.add_tags(ResourceArn=arn, Tags=[{"Key": "stage", "Value": "test"}])
+    tags: list[TagTypeDef] = [{"Key": "stage", "Value": "test"}]
+    sagemaker.add_tags(ResourceArn=arn, Tags=tags)
     sagemaker.delete_tags(ResourceArn=arn, TagKeys=["project"])
 
-    assert sagemaker.list_tags(ResourceArn=arn)["Tags"] == [{"Key": "stage", "Value": "test"}]
-    assert sagemaker.describe_labeling_job(LabelingJobName="Birds-1")["Tags"] == [{"Key": "stage", "Value": "test"}]
+    assert sagemaker.list_tags(ResourceArn=arn)["Tags"] == tags
+    assert sagemaker.describe_labeling_job(LabelingJobName="Birds-1")["Tags"] == tags
 
 
 def test_install_is_idempotent(sagemaker: "SageMakerClient") -> None:
