@@ -55,8 +55,10 @@ def classify_key(key: str) -> ChainObject:
         if parts[3] == MANIFEST_SUFFIX:
             raise NotAChainObjectError(f"{key!r}: a manifest needs a name before {MANIFEST_SUFFIX}")
         return ChainObject(parts[1], "manifest", parts[3])
-    # A key such as chains/a/b/chain.json: the rule matched, but "a/b" cannot be a chain id.
-    check_chain_id("/".join(parts[1:-1]) if parts[-1] == "chain.json" else "/".join(parts[1:-2]))
+    # The rules' wildcards also match keys such as chains/a/b/chain.json ("a/b" is no chain id) or
+    # chains/a/inbox/sub/x.manifest (a valid chain, a misplaced manifest): say which.
+    end = len(parts) - 1 if parts[-1] == "chain.json" or "inbox" not in parts[2:] else parts.index("inbox", 2)
+    check_chain_id("/".join(parts[1:end]))
     raise NotAChainObjectError(
         f"{key!r}: manifests go directly in chains/<chain-id>/inbox/ and end in {MANIFEST_SUFFIX}"
     )
