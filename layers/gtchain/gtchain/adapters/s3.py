@@ -11,6 +11,7 @@ from gtchain.logic.ports import ObjectInfo
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
+    from mypy_boto3_s3.type_defs import GetObjectOutputTypeDef
 
 _MISSING = {"404", "NoSuchKey", "NoSuchVersion", "NotFound"}
 
@@ -38,14 +39,17 @@ class S3ObjectStore:
         return ObjectInfo(key, response.get("VersionId") or etag, etag, response["ContentLength"])
 
     def iter_lines(self, bucket: str, key: str, version: str | None = None) -> Iterator[bytes]:
-        extra = {"VersionId": version} if version else {}
-        body = self.client.get_object(Bucket=bucket, Key=key, **extra)["Body"]
+        body = self._get(bucket, key, version)["Body"]
         # Streams: never holds the whole object. keepends so a line's size is what Ground Truth counts.
         yield from body.iter_lines(chunk_size=1024 * 1024, keepends=True)
 
     def get_bytes(self, bucket: str, key: str, version: str | None = None) -> bytes:
-        extra = {"VersionId": version} if version else {}
-        return self.client.get_object(Bucket=bucket, Key=key, **extra)["Body"].read()
+        return self._get(bucket, key, version)["Body"].read()
+
+    def _get(self, bucket: str, key: str, version: str | None) -> "GetObjectOutputTypeDef":
+        if version:
+            return self.client.get_object(Bucket=bucket, Key=key, VersionId=version)
+        return self.client.get_object(Bucket=bucket, Key=key)
 
     def put(self, bucket: str, key: str, body: bytes, content_type: str) -> None:
         self.client.put_object(Bucket=bucket, Key=key, Body=body, ContentType=content_type)

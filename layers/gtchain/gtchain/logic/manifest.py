@@ -38,7 +38,7 @@ class ManifestScan:
     objects: int = 0
     issues: list[Issue] = field(default_factory=list)
     issue_count: int = 0
-    line_bytes: array = field(default_factory=lambda: array("Q"))  # size of each accepted line, in order
+    line_bytes: "array[int]" = field(default_factory=lambda: array("Q"))  # size of each accepted line, in order
     source_digests: list[bytes] = field(default_factory=list)  # one per object, in order
 
     def add(self, issue: Issue) -> None:

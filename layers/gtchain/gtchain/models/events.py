@@ -28,7 +28,7 @@ class LabelingJobStateChangeEvent(EventBridgeModel):
 
     detail_type: Literal["SageMaker Ground Truth Labeling Job State Change"] = Field(alias="detail-type")
     source: Literal["aws.sagemaker"]
-    detail: LabelingJobStateDetail  # type: ignore[assignment]
+    detail: LabelingJobStateDetail
     resources: list[str] = Field(min_length=1)
 
 
@@ -46,4 +46,4 @@ class RoundEventDetail(BaseModel):
 class RoundCompletedEvent(EventBridgeModel):
     detail_type: Literal["Round Completed"] = Field(alias="detail-type")
     source: Literal["gtchain"]
-    detail: RoundEventDetail  # type: ignore[assignment]
+    detail: RoundEventDetail
