@@ -2,9 +2,10 @@
 the rest (the event's status may be stale when events are duplicated or arrive late)."""
 
 from gtchain.logic import naming
-from gtchain.logic.chain import apply_outcome, launch
+from gtchain.logic.chain import apply_outcome, launch, record_progress
 from gtchain.logic.labeling_request import TAG_CHAIN, TAG_ROLE, TAG_ROUND, tags_of
 from gtchain.logic.ports import Ports
+from gtchain.logic.settle import settle
 from gtchain.logic.start import Outcome
 from gtchain.models.records import TERMINAL_JOB_STATUSES, RoundStatus
 from gtchain.observability import logger
@@ -32,7 +33,13 @@ def handle_job_state_change(ports: Ports, job_arn: str) -> Outcome:
             chain = ports.store.get_chain(chain_id)
             if chain is not None:
                 launch(ports, chain, record)  # the job exists: this records it as running
-        return Outcome("in-progress", status)
-    if apply_outcome(ports, record, role, description):
-        return Outcome("applied", f"{chain_id} round {number} {role} {status}")
-    return Outcome("duplicate", f"{chain_id} round {number} {role} {status} already recorded")
+        else:
+            record_progress(ports, record, role, description)
+        outcome = Outcome("in-progress", status)
+    elif apply_outcome(ports, record, role, description):
+        outcome = Outcome("applied", f"{chain_id} round {number} {role} {status}")
+    else:
+        outcome = Outcome("duplicate", f"{chain_id} round {number} {role} {status} already recorded")
+    # Also on a duplicate: an earlier delivery may have ended before the results or the status were written.
+    settle(ports, chain_id)
+    return outcome

@@ -9,6 +9,7 @@ from typing import Any
 
 from gtchain.logic import naming
 from gtchain.logic.cost import to_cents
+from gtchain.logic.dedupe import select_objects
 from gtchain.logic.labeling_request import build_request, job_tags, pricing_for, tags_of
 from gtchain.logic.manifest import AUTO_LABELING_MIN_OBJECTS
 from gtchain.logic.ports import JobAlreadyExistsError, JobRejectedError, Ports
@@ -31,12 +32,10 @@ _CLAIM_ATTEMPTS = 5
 
 
 def spent_usd(rounds: list[RoundRecord]) -> Decimal:
-    """Cost of finished jobs from their counters, plus the worst case of jobs still live."""
+    """Cost of finished jobs (earlier attempts too) from their counters, plus the worst case of jobs still live."""
     total = Decimal(0)
     for record in rounds:
-        for job in (record.job, record.baseline):
-            if job is None:
-                continue
+        for job in record.all_jobs():
             if job.status in LIVE:
                 assert record.spec is not None
                 total += pricing_for(record.spec).worst_case_usd(record.objects)
@@ -50,9 +49,12 @@ def round_worst_case_usd(spec: ChainSpec, objects: int, with_baseline: bool) -> 
 
 
 def kick(ports: Ports, chain_id: str) -> int | None:
-    """Start the chain's next queued round if it is active and idle. Returns the round launched, if any."""
+    """Start the chain's next queued round if it is active and idle. Returns the round launched, if any.
+
+    Rounds whose objects were all labeled already complete on the spot, and the next one is tried."""
     store = ports.store
-    for _ in range(_CLAIM_ATTEMPTS):
+    lost_claims = 0
+    while lost_claims < _CLAIM_ATTEMPTS:
         chain = store.get_chain(chain_id)
         if chain is None:
             return None
@@ -72,9 +74,15 @@ def kick(ports: Ports, chain_id: str) -> int | None:
         queued = [r for r in rounds if r.status == RoundStatus.QUEUED]
         if not queued:
             return None
-        candidate = _prepare_claim(ports, chain, min(queued, key=lambda r: r.number))
-        assert candidate.spec is not None
-        worst = round_worst_case_usd(candidate.spec, candidate.objects, candidate.baseline is not None)
+        candidate = _prepare_claim(ports, chain, min(queued, key=lambda r: r.number), rounds)
+        if candidate.objects == 0:
+            if store.complete_without_job(candidate):
+                logger.info("round completed without a job: every object was labeled already",
+                            extra={"chain_id": chain_id, "round": candidate.number})  # fmt: skip
+            else:
+                lost_claims += 1
+            continue
+        worst = candidate.worst_case_usd or Decimal(0)
         budget = chain.spec.budget_usd
         if budget is not None and (spent := spent_usd(rounds)) + worst > budget:
             pause(
@@ -88,37 +96,63 @@ def kick(ports: Ports, chain_id: str) -> int | None:
             logger.info("round claimed", extra={"chain_id": chain_id, "round": candidate.number})
             launch(ports, chain, candidate)
             return candidate.number
+        lost_claims += 1
     logger.info("another invocation holds the chain's claim", extra={"chain_id": chain_id})
     return None
 
 
-def _prepare_claim(ports: Ports, chain: ChainRecord, queued: RoundRecord) -> RoundRecord:
+def _prepare_claim(ports: Ports, chain: ChainRecord, queued: RoundRecord, rounds: list[RoundRecord]) -> RoundRecord:
+    """The round as it will start: what its jobs label (objects labeled elsewhere skipped), their names, and
+    their worst case. Jobs of an earlier attempt move to the history (they were paid for)."""
     spec = chain.spec
     attempt = queued.attempt + 1
     model = chain.latest_model_arn
     prefix = ports.settings.job_name_prefix
+    selection = select_objects(ports, chain, queued, rounds, attempt)
+    history = queued.all_jobs()
 
     def name(role: naming.Role) -> str:
         return naming.job_name(prefix, chain.chain_id, chain.incarnation, queued.number, role, attempt)
 
+    selected = {
+        "attempt": attempt,
+        "spec": spec,
+        "history": history,
+        "objects": selection.objects,
+        "job_input_uri": selection.job_input_uri,
+        "job_digests_uri": selection.job_digests_uri,
+        "skipped_objects": selection.skipped,
+        "skipped_uri": selection.skipped_uri,
+        "skipped_from": selection.skipped_from,
+        "job": None,
+        "baseline": None,
+        "worst_case_usd": Decimal(0),
+    }
+    if selection.objects == 0:
+        return queued.model_copy(update={**selected, "status": RoundStatus.COMPLETED})
     warnings = list(queued.warnings)
-    if spec.auto_labeling and queued.objects < AUTO_LABELING_MIN_OBJECTS:
+    if spec.auto_labeling and selection.objects < AUTO_LABELING_MIN_OBJECTS:
         warning = (
-            f"round {queued.number} has {queued.objects} objects: Ground Truth auto-labels only from "
+            f"round {queued.number} has {selection.objects} objects: Ground Truth auto-labels only from "
             f"{AUTO_LABELING_MIN_OBJECTS}, so every object will go to humans"
         )
         logger.warning(warning, extra={"chain_id": chain.chain_id})
         if warning not in warnings:
             warnings.append(warning)
+    if selection.skipped:
+        logger.info(
+            "objects labeled elsewhere in the chain are skipped",
+            extra={"chain_id": chain.chain_id, "round": queued.number, "skipped": selection.skipped},
+        )
     with_baseline = spec.baseline and spec.auto_labeling and model is not None
     return queued.model_copy(
         update={
+            **selected,
             "status": RoundStatus.STARTING,
-            "attempt": attempt,
-            "spec": spec,
             "warnings": warnings,
             "job": JobRecord(name=name("round"), initial_model_arn=model),
-            "baseline": JobRecord(name=name("baseline")) if with_baseline else None,
+            "baseline": JobRecord(name=name("baseline"), role="baseline") if with_baseline else None,
+            "worst_case_usd": round_worst_case_usd(spec, selection.objects, with_baseline),
         }
     )
 
@@ -146,8 +180,12 @@ def _task_config_uris(ports: Ports, chain_id: str, spec: ChainSpec) -> tuple[str
 
 
 def launch(ports: Ports, chain: ChainRecord, record: RoundRecord) -> None:
-    """Create the round's jobs that are still 'starting'. Safe to repeat: names are deterministic."""
+    """Create the round's jobs that are still 'starting'. Safe to repeat: names are deterministic.
+    A stopped chain creates nothing: its claimed jobs are stopped instead."""
     assert record.spec is not None
+    if chain.state == ChainState.STOPPED:
+        stop_jobs(ports, record, "the chain was stopped")
+        return
     settings = ports.settings
     ui_uri, labels_uri = _task_config_uris(ports, chain.chain_id, record.spec)
     for role, job in (("round", record.job), ("baseline", record.baseline)):
@@ -158,7 +196,7 @@ def launch(ports: Ports, chain: ChainRecord, record: RoundRecord) -> None:
             spec=record.spec,
             region=settings.region,
             role_arn=settings.labeling_role_arn,
-            input_uri=record.input_uri,
+            input_uri=record.job_input_uri or record.input_uri,
             output_uri=f"s3://{settings.data_bucket}/{naming.job_output_prefix(chain.chain_id)}",
             ui_template_uri=ui_uri,
             label_config_uri=labels_uri,
@@ -177,6 +215,29 @@ def launch(ports: Ports, chain: ChainRecord, record: RoundRecord) -> None:
                 events.ROUND_STARTED,
                 _detail(record, role, job.model_copy(update={"arn": arn, "status": RoundStatus.RUNNING})),
             )
+            continue
+        current = ports.store.get_round(chain.chain_id, record.number)
+        recorded = current.job_for(role) if current else None
+        if recorded is None or recorded.name != job.name or recorded.status not in LIVE:
+            # The chain was stopped while this job was being created, and the job recorded as never started.
+            logger.warning("stopping a job created after its round ended", extra={"job": job.name})
+            ports.labeling.stop_job(job.name)
+
+
+def stop_jobs(ports: Ports, record: RoundRecord, reason: str) -> None:
+    """StopLabelingJob on the round's live jobs; a claimed job never created is recorded as stopped."""
+    for role, job in (("round", record.job), ("baseline", record.baseline)):
+        if job is None or job.status not in LIVE:
+            continue
+        if ports.labeling.describe_job(job.name) is not None:
+            ports.labeling.stop_job(job.name)  # its Stopped event (or the reconciler) records the outcome
+            logger.info("labeling job stopped", extra={"job": job.name, "reason": reason})
+            continue
+        never_started = job.model_copy(
+            update={"status": RoundStatus.STOPPED, "failure_reason": f"{reason} before the job was created",
+                    "finished_at": utc_now(), "known_cost_usd": Decimal(0), "cost_usd": Decimal(0)}
+        )  # fmt: skip
+        _record_outcome(ports, record, role, never_started)
 
 
 def _existing_job_arn(ports: Ports, chain: ChainRecord, record: RoundRecord, role: str, name: str) -> str:
@@ -221,6 +282,15 @@ def apply_outcome(ports: Ports, record: RoundRecord, role: str, description: dic
         }
     )
     return _record_outcome(ports, record, role, finished)
+
+
+def record_progress(ports: Ports, record: RoundRecord, role: str, description: dict[str, Any]) -> bool:
+    """Keep a running job's last known LabelCounters (from DescribeLabelingJob) when they moved."""
+    job = record.job_for(role)
+    counters = LabelCounts.from_api(description.get("LabelCounters", {}))
+    if job is None or job.status != RoundStatus.RUNNING or job.counters == counters:
+        return False
+    return ports.store.record_progress(record.chain_id, record.number, role, job.name, counters)
 
 
 def _record_outcome(ports: Ports, record: RoundRecord, role: str, finished: JobRecord) -> bool:
@@ -275,6 +345,7 @@ def _detail(record: RoundRecord, role: str, job: JobRecord, reason: str | None =
         "jobArn": job.arn,
         "status": job.status.value,
         "objects": record.objects,
+        "skippedObjects": record.skipped_objects,
         "manifest": record.manifest_name,
         "initialModelArn": job.initial_model_arn,
     }

@@ -97,8 +97,21 @@ def part_key(chain_id: str, manifest_name: str, version: str, part: int, parts: 
     return f"chains/{chain_id}/parts/{digest}/part-{part}-of-{parts}.manifest"
 
 
+def part_digests_key(chain_id: str, manifest_name: str, version: str, part: int, parts: int) -> str:
+    """The part's source digests, 16 bytes per object in the part's order."""
+    return part_key(chain_id, manifest_name, version, part, parts).removesuffix(MANIFEST_SUFFIX) + ".digests"
+
+
 def round_input_key(chain_id: str, round_number: int, attempt: int) -> str:
     return f"chains/{chain_id}/rounds/{round_number:04d}/attempt-{attempt}/input.manifest"
+
+
+def round_digests_key(chain_id: str, round_number: int, attempt: int) -> str:
+    return f"chains/{chain_id}/rounds/{round_number:04d}/attempt-{attempt}/input.digests"
+
+
+def round_skipped_key(chain_id: str, round_number: int, attempt: int) -> str:
+    return f"chains/{chain_id}/rounds/{round_number:04d}/attempt-{attempt}/skipped.jsonl"
 
 
 def config_key(chain_id: str, kind: str, digest: str, suffix: str) -> str:

@@ -5,7 +5,15 @@ from dataclasses import dataclass
 from typing import IO, Any, Protocol
 
 from gtchain.config import Settings
-from gtchain.models.records import ChainRecord, JobRecord, ManifestRecord, RoundDraft, RoundRecord
+from gtchain.models.records import (
+    ChainRecord,
+    ChainSnapshot,
+    JobRecord,
+    LabelCounts,
+    ManifestRecord,
+    RoundDraft,
+    RoundRecord,
+)
 from gtchain.models.spec import ChainSpec, ChainState
 
 
@@ -29,6 +37,19 @@ class ObjectStore(Protocol):
     def put_if_absent(self, bucket: str, key: str, body: bytes, content_type: str) -> bool: ...
     def upload(self, bucket: str, key: str, stream: IO[bytes], content_type: str) -> None: ...
     def list_objects(self, bucket: str, prefix: str) -> Iterator[ObjectInfo]: ...
+
+
+class StreamingObjectStore(ObjectStore, Protocol):
+    """An object store that also hands out an object in chunks: a JSON array can be one long line."""
+
+    def iter_chunks(self, bucket: str, key: str, chunk_size: int = 1024 * 1024) -> Iterator[bytes]: ...
+
+
+class TrainingLogs(Protocol):
+    """The log streams of SageMaker training jobs (CloudWatch Logs /aws/sagemaker/TrainingJobs)."""
+
+    def log_streams(self, prefix: str) -> list[str]: ...
+    def iter_messages(self, stream: str) -> Iterator[str]: ...
 
 
 class JobAlreadyExistsError(Exception):
@@ -68,6 +89,13 @@ class ChainStore(Protocol):
         self, chain_id: str, number: int, role: str, job: JobRecord, *, latest_model_arn: str | None = None
     ) -> bool: ...
     def requeue_round(self, chain_id: str, number: int) -> bool: ...
+    def complete_without_job(self, round_record: RoundRecord) -> bool: ...
+    def record_progress(self, chain_id: str, number: int, role: str, name: str, counters: LabelCounts) -> bool: ...
+    def list_manifests(self, chain_id: str) -> list[ManifestRecord]: ...
+    def complete_manifest(self, manifest: ManifestRecord, results_uri: str, unlabeled: int) -> bool: ...
+    def mark_announced(self, manifest: ManifestRecord) -> None: ...
+    def chain_version(self, chain_id: str) -> int | None: ...
+    def snapshot(self, chain_id: str, transitions: int = 10) -> ChainSnapshot | None: ...
 
 
 @dataclass(frozen=True)

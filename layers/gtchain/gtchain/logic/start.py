@@ -10,9 +10,10 @@ from urllib.parse import unquote_plus
 from pydantic import ValidationError
 
 from gtchain.logic import naming
-from gtchain.logic.chain import kick
+from gtchain.logic.chain import kick, stop_jobs
 from gtchain.logic.manifest import Issue, ManifestScan, check_parts, scan_manifest, split_sizes
 from gtchain.logic.ports import ObjectInfo, Ports
+from gtchain.logic.settle import settle
 from gtchain.models import events
 from gtchain.models.records import ChainRecord, ManifestRecord, RoundDraft, RoundStatus, utc_now
 from gtchain.models.spec import ChainSpec, ChainState
@@ -23,7 +24,7 @@ from gtchain.observability import logger
 class Outcome:
     """What a start invocation did, for the log line and the tests."""
 
-    action: str  # queued | duplicate | rejected | waiting | spec-applied | ignored
+    action: str  # queued | duplicate | rejected | waiting | spec-applied | superseded | ignored
     detail: str = ""
 
 
@@ -52,8 +53,11 @@ def handle_object_created(ports: Ports, bucket: str, event_key: str, version: st
         chain_id = info.key.split("/")[1]
         return reject(ports, info, chain_id, [Issue(str(exc), field="key")])
     if target.kind == "spec":
-        return apply_spec(ports, target.chain_id, info)
-    return queue_manifest(ports, target.chain_id, target.name, info)
+        outcome = apply_spec(ports, target.chain_id, info)
+    else:
+        outcome = queue_manifest(ports, target.chain_id, target.name, info)
+    settle(ports, target.chain_id)
+    return outcome
 
 
 def reject(ports: Ports, info: ObjectInfo, chain_id: str | None, issues: list[Issue],
@@ -121,6 +125,11 @@ def _line_of(raw: bytes, loc: tuple[Any, ...], document: Any) -> int | None:
 
 def apply_spec(ports: Ports, chain_id: str, info: ObjectInfo) -> Outcome:
     bucket = ports.settings.data_bucket
+    latest = ports.objects.head(bucket, info.key)
+    if latest is not None and latest.version != info.version:
+        # Events can arrive out of order: a late "stopped" must not undo the "active" uploaded after it.
+        logger.info("chain.json superseded", extra={"chain_id": chain_id, "version": info.version})
+        return Outcome("superseded", f"version {latest.version} is newer")
     spec, issues = _spec_issues(ports.objects.get_bytes(bucket, info.key, info.version))
     chain = ports.store.get_chain(chain_id)
     if spec is not None and chain is not None and (changed := spec.immutable_fields_changed(chain.spec)):
@@ -137,7 +146,7 @@ def apply_spec(ports: Ports, chain_id: str, info: ObjectInfo) -> Outcome:
             incarnation=secrets.token_hex(3),
             spec=spec,
             spec_version=info.version,
-            state=ChainState.ACTIVE if spec.state == ChainState.ACTIVE else ChainState.PAUSED,
+            state=spec.state,
             pause_reason=None if spec.state == ChainState.ACTIVE else f"chain.json says {spec.state}",
             latest_model_arn=spec.initial_model_arn,
         )
@@ -148,7 +157,7 @@ def apply_spec(ports: Ports, chain_id: str, info: ObjectInfo) -> Outcome:
     else:
         ports.store.update_spec(chain_id, spec, info.version)
         _apply_control(ports, chain, spec)
-    picked = _pick_up_inbox(ports, chain_id)
+    picked = pick_up_inbox(ports, chain_id)
     kick(ports, chain_id)
     return Outcome("spec-applied", f"{len(picked)} waiting manifest(s) picked up")
 
@@ -171,12 +180,10 @@ def _apply_control(ports: Ports, chain: ChainRecord, spec: ChainSpec) -> None:
         ports.publisher.notify(f"gtchain: chain {chain_id} {spec.state}", reason)
     if spec.state == ChainState.STOPPED:
         for record in store.list_rounds(chain_id):
-            for job in (record.job, record.baseline):
-                if job is not None and job.status in (RoundStatus.STARTING, RoundStatus.RUNNING):
-                    ports.labeling.stop_job(job.name)
+            stop_jobs(ports, record, "chain.json says stopped")
 
 
-def _pick_up_inbox(ports: Ports, chain_id: str) -> list[str]:
+def pick_up_inbox(ports: Ports, chain_id: str) -> list[str]:
     """Queue every manifest in the inbox that has neither been queued nor rejected."""
     bucket = ports.settings.data_bucket
     picked = []
@@ -190,6 +197,17 @@ def _pick_up_inbox(ports: Ports, chain_id: str) -> list[str]:
         queue_manifest(ports, chain_id, name, info)
         picked.append(name)
     return picked
+
+
+def spec_drifted(ports: Ports, chain: ChainRecord) -> ObjectInfo | None:
+    """The chain's chain.json when it is newer than the one applied and was not rejected (its event was lost)."""
+    bucket = ports.settings.data_bucket
+    info = ports.objects.head(bucket, naming.spec_key(chain.chain_id))
+    if info is None or info.version == chain.spec_version:
+        return None
+    if ports.objects.head(bucket, naming.error_report_key(info.key, info.version, chain.chain_id)) is not None:
+        return None
+    return info
 
 
 def _already_seen(ports: Ports, chain_id: str, name: str, info: ObjectInfo) -> bool:
@@ -235,6 +253,7 @@ def _write_parts(ports: Ports, chain_id: str, name: str, version: str, accepted:
                  sizes: list[int]) -> list[RoundDraft]:  # fmt: skip
     bucket = ports.settings.data_bucket
     drafts = []
+    start = 0
     for index, size in enumerate(sizes, start=1):
         key = naming.part_key(chain_id, name, version, index, len(sizes))
         with tempfile.TemporaryFile() as part:
@@ -242,6 +261,12 @@ def _write_parts(ports: Ports, chain_id: str, name: str, version: str, accepted:
                 part.write(accepted.readline())
             part.seek(0)
             ports.objects.upload(bucket, key, part, "application/x-ndjson")
+        # The part's object identities, for the never-pay-twice check when its round starts.
+        digests_key = naming.part_digests_key(chain_id, name, version, index, len(sizes))
+        digests = b"".join(scan.source_digests[start : start + size])
+        ports.objects.put(bucket, digests_key, digests, "application/octet-stream")
+        start += size
         drafts.append(RoundDraft(manifest_name=name, manifest_version=version, part=index, parts=len(sizes),
-                                 objects=size, input_uri=f"s3://{bucket}/{key}"))  # fmt: skip
+                                 objects=size, input_uri=f"s3://{bucket}/{key}",
+                                 digests_uri=f"s3://{bucket}/{digests_key}"))  # fmt: skip
     return drafts

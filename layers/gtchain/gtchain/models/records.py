@@ -1,9 +1,10 @@
 """What the chain table remembers: a chain, its manifests and its rounds."""
 
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 from enum import StrEnum
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -56,6 +57,7 @@ class JobRecord(_Record):
     """One labeling job of a round: the round's own job or its baseline."""
 
     name: str
+    role: Literal["round", "baseline"] = "round"
     status: RoundStatus = RoundStatus.STARTING
     arn: str | None = None
     initial_model_arn: str | None = None
@@ -70,6 +72,13 @@ class JobRecord(_Record):
     note: str | None = None  # why the model carried forward is not this job's (when it trained none)
 
 
+class SkipSource(_Record):
+    """Objects of a round skipped because another round labeled (or will label) them."""
+
+    round: int
+    objects: int
+
+
 class RoundRecord(_Record):
     chain_id: str
     number: int
@@ -77,19 +86,31 @@ class RoundRecord(_Record):
     manifest_version: str
     part: int
     parts: int
-    objects: int
-    input_uri: str
+    objects: int  # what the round's job labels: the part less the objects skipped when it was claimed
+    part_objects: int  # the part of the dropped manifest, as queued
+    input_uri: str  # the part
+    digests_uri: str  # the part's source digests (16 bytes per object, in order)
     status: RoundStatus = RoundStatus.QUEUED
     attempt: int = 0
     job: JobRecord | None = None
     baseline: JobRecord | None = None
+    history: list[JobRecord] = Field(default_factory=list)  # jobs of earlier attempts (they were paid too)
     spec: ChainSpec | None = None  # snapshot taken when the round starts; later chain.json edits don't touch it
     warnings: list[str] = Field(default_factory=list)
+    job_input_uri: str | None = None  # the manifest the jobs run on; set when the round is claimed
+    job_digests_uri: str | None = None  # the digests of what the jobs label
     skipped_objects: int = 0
+    skipped_uri: str | None = None  # JSON Lines: each skipped object and the round that labels it
+    skipped_from: list[SkipSource] = Field(default_factory=list)
+    worst_case_usd: Decimal | None = None  # the jobs' worst case (baseline included) when claimed
     created_at: str = Field(default_factory=utc_now)
 
     def job_for(self, role: str) -> JobRecord | None:
         return self.baseline if role == "baseline" else self.job
+
+    def all_jobs(self) -> list[JobRecord]:
+        """Every job this round ran or runs, earlier attempts included."""
+        return [*self.history, *(j for j in (self.job, self.baseline) if j is not None)]
 
 
 class ManifestRecord(_Record):
@@ -100,6 +121,9 @@ class ManifestRecord(_Record):
     rounds: list[int]
     status: str = "queued"  # queued | completed
     results_uri: str | None = None
+    unlabeled: int = 0  # results lines without a label (objects Ground Truth could not label)
+    completed_at: str | None = None
+    announced: bool = False  # Manifest Completed published (the reconciler publishes it if a crash intervened)
     created_at: str = Field(default_factory=utc_now)
 
 
@@ -114,6 +138,7 @@ class ChainRecord(_Record):
     next_round: int = 1
     latest_model_arn: str | None = None
     latest_model_round: int | None = None
+    version: int = 0  # raised by every transition, in the same write: status.json is rendered per version
     created_at: str = Field(default_factory=utc_now)
     updated_at: str = Field(default_factory=utc_now)
 
@@ -127,4 +152,27 @@ class RoundDraft(_Record):
     parts: int
     objects: int
     input_uri: str
+    digests_uri: str
     warnings: list[str] = Field(default_factory=list)
+
+
+class Transition(_Record):
+    """One change of a chain's state, kept as its own table item (status.json shows the latest)."""
+
+    at: str = Field(default_factory=utc_now)
+    event: str
+    round: int | None = None
+    role: str | None = None
+    job: str | None = None
+    state: str | None = None
+    detail: str | None = None
+
+
+@dataclass(frozen=True)
+class ChainSnapshot:
+    """Everything status.json is derived from, read at one table version."""
+
+    chain: ChainRecord
+    rounds: list[RoundRecord]
+    manifests: list[ManifestRecord]
+    transitions: list[Transition]  # newest first

@@ -1,0 +1,85 @@
+# gtchain's development targets. `make help` lists every target with a `## description`.
+# Each tool lives in its own virtual environment, created on first use:
+#   .venv          the code, its tests, ruff and mypy (requirements-dev.txt), Python from .python-version
+#   .venvs/sam     SAM CLI, cfn-lint and the serverless rules (tools/sam.txt)
+#   .venvs/checkov checkov on Python 3.12 (tools/checkov.txt)
+
+SHELL := bash
+.SHELLFLAGS := -euo pipefail -c
+.DEFAULT_GOAL := help
+MAKEFLAGS += --no-builtin-rules
+
+PYENV_ROOT ?= $(shell pyenv root 2>/dev/null || echo "$$HOME/.pyenv")
+PYTHON_VERSION := $(shell cat .python-version)
+CHECKOV_PYTHON_VERSION := 3.12.1
+PYTHON := $(PYENV_ROOT)/versions/$(PYTHON_VERSION)/bin/python3
+CHECKOV_PYTHON := $(PYENV_ROOT)/versions/$(CHECKOV_PYTHON_VERSION)/bin/python3
+
+VENV := .venv
+SAM_VENV := .venvs/sam
+CHECKOV_VENV := .venvs/checkov
+SAM := $(SAM_VENV)/bin/sam
+TEMPLATE := template.yaml
+LAMBDA_CODE := functions layers local
+
+export SAM_CLI_TELEMETRY := 0
+
+.PHONY: help venv test lint validate build ci clean
+
+help: ## List the targets
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z0-9_-]+:.*## / {printf "  %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+# ---- environments -------------------------------------------------------------------------------
+
+$(PYTHON) $(CHECKOV_PYTHON):
+	@echo "$@ is missing: install it with pyenv (pyenv install $(notdir $(patsubst %/bin/python3,%,$@)))" >&2
+	@exit 1
+
+venv: $(VENV)/.installed ## Create .venv (Python from .python-version), install requirements-dev.txt and gtchain (editable)
+
+$(VENV)/.installed: requirements-dev.txt pyproject.toml .python-version | $(PYTHON)
+	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/python -m pip install --quiet -r requirements-dev.txt
+	$(VENV)/bin/python -m pip install --quiet --no-deps -e .
+	touch $@
+
+$(SAM_VENV)/.installed: tools/sam.txt | $(PYTHON)
+	test -x $(SAM_VENV)/bin/python || $(PYTHON) -m venv $(SAM_VENV)
+	$(SAM_VENV)/bin/python -m pip install --quiet -r tools/sam.txt
+	touch $@
+
+$(CHECKOV_VENV)/.installed: tools/checkov.txt | $(CHECKOV_PYTHON)
+	test -x $(CHECKOV_VENV)/bin/python || $(CHECKOV_PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/python -m pip install --quiet -r tools/checkov.txt
+	touch $@
+
+# ---- gates (what .ci/run runs) ------------------------------------------------------------------
+
+test: venv ## Run the whole test suite (pytest, in parallel)
+	$(VENV)/bin/python -m pytest -n auto
+
+lint: venv ## ruff check, ruff format --check, mypy --strict over functions/ layers/ local/
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy $(LAMBDA_CODE)
+
+validate: $(SAM_VENV)/.installed $(CHECKOV_VENV)/.installed ## sam validate --lint, cfn-lint + serverless rules, checkov
+	$(SAM) validate --lint --template $(TEMPLATE)
+	$(SAM_VENV)/bin/cfn-lint --append-rules cfn_lint_serverless.rules -- $(TEMPLATE)
+	@echo "cfn-lint (with cfn-lint-serverless rules): no findings"
+	skips="$$($(CHECKOV_VENV)/bin/python tools/checkov_skips.py $(TEMPLATE))"; \
+	$(CHECKOV_VENV)/bin/checkov --file $(TEMPLATE) --framework cloudformation --skip-download --compact \
+		--quiet --skip-check "$$skips"
+	@echo "checkov: no failed checks (skips, each with its reason, are in $(TEMPLATE)'s Metadata)"
+
+# The runtime's Python must be on PATH for SAM's pip builder; pyenv's interpreter for .python-version is.
+build: $(SAM_VENV)/.installed | $(PYTHON) ## sam build (no containers); print each function's unzipped size with its layers, fail over 250 MiB
+	PATH="$(dir $(PYTHON)):$$PATH" $(SAM) build --template $(TEMPLATE) --cached --parallel
+	$(SAM_VENV)/bin/python tools/package_sizes.py .aws-sam/build
+
+ci: lint validate build test ## Every gate, as .ci/run runs them
+
+clean: ## Remove build output (.aws-sam); the environments stay
+	rm -rf .aws-sam
+
+# Further targets (demo, bench, ...) go below; give each a `## description` so `make help` lists it.

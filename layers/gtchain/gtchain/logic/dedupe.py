@@ -1,0 +1,130 @@
+"""Never pay twice: before a round starts, the objects another round of the chain labeled (or is to label)
+are taken out of its job's manifest, unless chain.json says "relabel": true.
+
+Object identities are 16-byte source digests (manifest.source_digest), kept per part and per round as S3
+objects of concatenated digests: a round needs its own part's digests in memory (at most 1.6 MB) and reads
+the other rounds' one at a time.
+"""
+
+import json
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from gtchain.logic import naming
+from gtchain.logic.manifest import parse_s3_uri
+from gtchain.logic.ports import Ports
+from gtchain.models.records import ChainRecord, RoundRecord, RoundStatus, SkipSource
+
+DIGEST_SIZE = 16
+
+
+@dataclass(frozen=True)
+class Selection:
+    """What a round's jobs label, and what they skip."""
+
+    objects: int
+    job_input_uri: str
+    job_digests_uri: str
+    skipped: int = 0
+    skipped_uri: str | None = None
+    skipped_from: list[SkipSource] = field(default_factory=list)
+
+
+def split_digests(blob: bytes) -> Iterator[bytes]:
+    return (blob[i : i + DIGEST_SIZE] for i in range(0, len(blob), DIGEST_SIZE))
+
+
+def read_uri(ports: Ports, uri: str) -> bytes:
+    location = parse_s3_uri(uri)
+    if location is None:
+        raise ValueError(f"{uri!r} is not an S3 URI")
+    return ports.objects.get_bytes(*location)
+
+
+def _labeled_or_to_label(other: RoundRecord, record: RoundRecord) -> str | None:
+    """The digests another round's jobs labeled or will label, if they count against this round."""
+    if other.number == record.number:
+        return None
+    if other.status == RoundStatus.COMPLETED:
+        return other.job_digests_uri or other.digests_uri
+    if other.number > record.number:
+        return None  # a later round: it skips what this one labels when its turn comes
+    if other.status in (RoundStatus.STARTING, RoundStatus.RUNNING) and other.job_digests_uri:
+        return other.job_digests_uri
+    return other.digests_uri  # queued, or failed and to be retried: it will label its part
+
+
+def select_objects(
+    ports: Ports, chain: ChainRecord, record: RoundRecord, rounds: list[RoundRecord], attempt: int
+) -> Selection:
+    whole = Selection(record.part_objects, record.input_uri, record.digests_uri)
+    if chain.spec.relabel:
+        return whole
+    position = {digest: index for index, digest in enumerate(split_digests(read_uri(ports, record.digests_uri)))}
+    labeled_by: dict[int, int] = {}  # index in the part -> the round that labels it
+    # Latest rounds first: a skipped object gets the chain's most recent label.
+    for other in sorted(rounds, key=lambda r: r.number, reverse=True):
+        uri = _labeled_or_to_label(other, record)
+        if uri is None:
+            continue
+        for digest in split_digests(read_uri(ports, uri)):
+            index = position.get(digest)
+            if index is not None:
+                labeled_by.setdefault(index, other.number)
+    if not labeled_by:
+        return whole
+    first_object = sum(
+        r.part_objects for r in rounds
+        if (r.manifest_name, r.manifest_version) == (record.manifest_name, record.manifest_version)
+        and r.part < record.part
+    )  # fmt: skip
+    return _write_selection(ports, chain.chain_id, record, attempt, labeled_by, first_object)
+
+
+def _write_selection(
+    ports: Ports, chain_id: str, record: RoundRecord, attempt: int, labeled_by: dict[int, int], first_object: int
+) -> Selection:
+    """Cut the part down to the objects nobody labeled, streaming: the job's manifest, its digests, and the
+    list of what was skipped (for the round's record and the people reading it)."""
+    bucket = ports.settings.data_bucket
+    digests = read_uri(ports, record.digests_uri)
+    location = parse_s3_uri(record.input_uri)
+    assert location is not None
+    counts: dict[int, int] = {}
+    keys = (
+        naming.round_input_key(chain_id, record.number, attempt),
+        naming.round_digests_key(chain_id, record.number, attempt),
+        naming.round_skipped_key(chain_id, record.number, attempt),
+    )
+    with (
+        tempfile.TemporaryFile() as kept,
+        tempfile.TemporaryFile() as kept_digests,
+        tempfile.TemporaryFile() as listing,
+    ):
+        for index, line in enumerate(ports.objects.iter_lines(*location)):
+            source_round = labeled_by.get(index)
+            if source_round is None:
+                kept.write(line if line.endswith(b"\n") else line + b"\n")
+                kept_digests.write(digests[index * DIGEST_SIZE : (index + 1) * DIGEST_SIZE])
+                continue
+            counts[source_round] = counts.get(source_round, 0) + 1
+            obj = json.loads(line)
+            source = {k: obj[k] for k in ("source-ref", "source") if k in obj}
+            entry = {"object": first_object + index + 1, **source, "labeledInRound": source_round}
+            listing.write(json.dumps(entry).encode() + b"\n")
+        for stream, key, content_type in zip(
+            (kept, kept_digests, listing), keys,
+            ("application/x-ndjson", "application/octet-stream", "application/x-ndjson"), strict=True,
+        ):  # fmt: skip
+            stream.seek(0)
+            ports.objects.upload(bucket, key, stream, content_type)
+    skipped = len(labeled_by)
+    return Selection(
+        objects=record.part_objects - skipped,
+        job_input_uri=f"s3://{bucket}/{keys[0]}",
+        job_digests_uri=f"s3://{bucket}/{keys[1]}",
+        skipped=skipped,
+        skipped_uri=f"s3://{bucket}/{keys[2]}",
+        skipped_from=[SkipSource(round=n, objects=c) for n, c in sorted(counts.items())],
+    )

@@ -1,0 +1,206 @@
+"""Results: when every round of a dropped manifest has completed, its labels in one manifest, in input order.
+
+Each line of chains/<id>/results/<name> is the input line plus the label attribute and its metadata from the
+output manifest of the round that labeled it: the manifest's own round (a retried round: the retry's job), or,
+for an object skipped as already labeled, the round that labeled it before. Baselines never contribute.
+
+Streaming throughout: the parts and output manifests are read line by line; what stays in memory is the
+manifest's digests (16 bytes per object) and, per labeled object, its offset in a temporary file of labels.
+"""
+
+import json
+import tempfile
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import IO, Any
+
+from gtchain.logic import naming
+from gtchain.logic.cost import to_cents
+from gtchain.logic.dedupe import DIGEST_SIZE, read_uri, split_digests
+from gtchain.logic.manifest import parse_s3_uri, source_digest
+from gtchain.logic.ports import Ports, TransientError
+from gtchain.models import events
+from gtchain.models.records import ChainRecord, ManifestRecord, RoundRecord, RoundStatus
+from gtchain.observability import logger
+
+
+class OutputNotReadyError(TransientError):
+    """Ground Truth writes a job's output minutes after Completed: the results wait for it."""
+
+
+@dataclass
+class ResultsOutcome:
+    completed: list[str] = field(default_factory=list)
+    waiting: list[str] = field(default_factory=list)  # manifest: why its results could not be written yet
+
+
+@dataclass
+class ResultsSummary:
+    uri: str
+    objects: int = 0
+    unlabeled: int = 0
+
+
+def complete_ready_manifests(ports: Ports, chain_id: str) -> ResultsOutcome:
+    """Write results for every manifest whose rounds (and the rounds its skipped objects came from) have all
+    completed. Idempotent: the results are rewritten identically and the completion is recorded once."""
+    outcome = ResultsOutcome()
+    store = ports.store
+    pending = [m for m in store.list_manifests(chain_id) if not m.announced]
+    if not pending:
+        return outcome
+    chain = store.get_chain(chain_id)
+    if chain is None:
+        return outcome
+    rounds = {r.number: r for r in store.list_rounds(chain_id)}
+    for manifest in pending:
+        own = [rounds[n] for n in manifest.rounds if n in rounds]
+        if manifest.status == "completed" and manifest.results_uri:
+            # recorded, but the invocation ended before Manifest Completed went out
+            _announce(ports, manifest, own, ResultsSummary(manifest.results_uri, manifest.lines, manifest.unlabeled))
+            continue
+        if len(own) != len(manifest.rounds) or any(r.status != RoundStatus.COMPLETED for r in own):
+            continue
+        sources = _label_sources(own, rounds)
+        if any(rounds[n].status != RoundStatus.COMPLETED for n in sources):
+            continue
+        try:
+            summary = write_results(ports, chain, manifest, own, [rounds[n] for n in sorted(sources)])
+        except OutputNotReadyError as exc:
+            logger.info("results wait for job output", extra={"chain_id": chain_id, "manifest": manifest.name,
+                                                               "reason": str(exc)})  # fmt: skip
+            outcome.waiting.append(f"{manifest.name}: {exc}")
+            continue
+        if store.complete_manifest(manifest, summary.uri, summary.unlabeled):
+            _announce(ports, manifest, own, summary)
+            outcome.completed.append(manifest.name)
+    return outcome
+
+
+def _label_sources(own: list[RoundRecord], rounds: dict[int, RoundRecord]) -> set[int]:
+    """Rounds that labeled the manifest's skipped objects, following rounds that skipped them in turn."""
+    own_numbers = {r.number for r in own}
+    found: set[int] = set()
+    todo = [s.round for r in own for s in r.skipped_from]
+    while todo:
+        number = todo.pop()
+        if number in found or number in own_numbers or number not in rounds:
+            continue
+        found.add(number)
+        todo.extend(s.round for s in rounds[number].skipped_from)
+    return found
+
+
+def _output_uri(ports: Ports, record: RoundRecord) -> str:
+    job = record.job
+    assert job is not None
+    uri = job.output_uri
+    if uri is None:
+        description = ports.labeling.describe_job(job.name) or {}
+        uri = (description.get("LabelingJobOutput") or {}).get("OutputDatasetS3Uri")
+    location = parse_s3_uri(uri) if uri else None
+    if uri is None or location is None or ports.objects.head(*location) is None:
+        raise OutputNotReadyError(f"round {record.number} job {job.name}: output manifest {uri or '(no URI yet)'} "
+                                  "is not in S3 yet")  # fmt: skip
+    return uri
+
+
+def _index_labels(
+    ports: Ports, record: RoundRecord, attribute: str, labels: IO[bytes], where: dict[bytes, int],
+    needed: set[bytes] | None,
+) -> None:  # fmt: skip
+    """Append the round's labels to `labels`; `where` maps each object's digest to its label's offset."""
+    if record.job is None:
+        return  # a round completed without a job labeled nothing itself
+    location = parse_s3_uri(_output_uri(ports, record))
+    assert location is not None
+    names = (attribute, f"{attribute}-metadata")
+    for line in ports.objects.iter_lines(*location):
+        if not line.strip():
+            continue
+        obj = json.loads(line)
+        source = obj.get("source-ref", obj.get("source"))
+        if not isinstance(source, str):
+            continue
+        digest = source_digest(source)
+        if needed is not None and digest not in needed:
+            continue
+        label = {name: obj[name] for name in names if name in obj}
+        if label:
+            where[digest] = labels.seek(0, 2)
+            labels.write(json.dumps(label, ensure_ascii=False).encode() + b"\n")
+
+
+def write_results(
+    ports: Ports, chain: ChainRecord, manifest: ManifestRecord, own: list[RoundRecord], sources: list[RoundRecord]
+) -> ResultsSummary:
+    bucket = ports.settings.data_bucket
+    key = naming.results_key(chain.chain_id, manifest.name)
+    attribute = chain.spec.label_attribute_name
+    own = sorted(own, key=lambda r: r.part)
+    summary = ResultsSummary(uri=f"s3://{bucket}/{key}")
+    with tempfile.TemporaryFile() as labels, tempfile.TemporaryFile() as results:
+        where: dict[bytes, int] = {}
+        if sources:
+            needed = {d for r in own for d in split_digests(read_uri(ports, r.digests_uri))}
+            for source in sources:  # ascending: the latest label of an object wins, as when it was skipped
+                _index_labels(ports, source, attribute, labels, where, needed)
+        for record in own:  # the manifest's own rounds take precedence for their objects
+            _index_labels(ports, record, attribute, labels, where, None)
+        for record in own:
+            digests = read_uri(ports, record.digests_uri)
+            location = parse_s3_uri(record.input_uri)
+            assert location is not None
+            for index, line in enumerate(ports.objects.iter_lines(*location)):
+                obj: dict[str, Any] = json.loads(line)
+                offset = where.get(digests[index * DIGEST_SIZE : (index + 1) * DIGEST_SIZE])
+                if offset is not None:
+                    labels.seek(offset)
+                    obj.update(json.loads(labels.readline()))
+                summary.objects += 1
+                if attribute not in obj:
+                    summary.unlabeled += 1
+                results.write(json.dumps(obj, ensure_ascii=False).encode() + b"\n")
+        results.seek(0)
+        ports.objects.upload(bucket, key, results, "application/x-ndjson")
+    return summary
+
+
+def _announce(ports: Ports, manifest: ManifestRecord, own: list[RoundRecord], summary: ResultsSummary) -> None:
+    jobs = [job for r in own for job in r.all_jobs()]
+    finals = [r.job for r in own if r.job is not None and r.job.counters is not None]
+    human = sum(j.counters.human_labeled for j in finals if j.counters)
+    machine = sum(j.counters.machine_labeled for j in finals if j.counters)
+    cost = sum((j.known_cost_usd or Decimal(0) for j in jobs if j.role == "round"), Decimal(0))
+    baseline_cost = sum((j.known_cost_usd or Decimal(0) for j in jobs if j.role == "baseline"), Decimal(0))
+    complete = all(j.cost_usd is not None for j in jobs)
+    detail = {
+        "chainId": manifest.chain_id,
+        "manifest": manifest.name,
+        "manifestKey": naming.manifest_key(manifest.chain_id, manifest.name),
+        "versionId": manifest.version,
+        "resultsUri": summary.uri,
+        "rounds": manifest.rounds,
+        "objects": summary.objects,
+        "human": human,
+        "machine": machine,
+        "skipped": sum(r.skipped_objects for r in own),
+        "unlabeled": summary.unlabeled,
+        "costUsd": str(to_cents(cost)),
+        "costComplete": complete,
+        "baselineCostUsd": str(to_cents(baseline_cost)),
+    }
+    ports.publisher.publish(events.MANIFEST_COMPLETED, detail)
+    lower_bound = "" if complete else " (at least: the workforce's task price is unknown)"
+    ports.publisher.notify(
+        f"gtchain: {manifest.name} labeled",
+        f"Chain {manifest.chain_id} finished {manifest.name} (version {manifest.version}) in rounds "
+        f"{', '.join(str(n) for n in manifest.rounds)}.\n"
+        f"Results: {summary.uri}\n"
+        f"{summary.objects} objects: {human} labeled by humans, {machine} by the model, "
+        f"{detail['skipped']} already labeled earlier in the chain, {summary.unlabeled} without a label.\n"
+        f"Cost: ${detail['costUsd']}{lower_bound}; baselines ${detail['baselineCostUsd']}.",
+    )
+    ports.store.mark_announced(manifest)
+    logger.info("manifest completed", extra={"chain_id": manifest.chain_id, "manifest": manifest.name,
+                                              "results": summary.uri})  # fmt: skip

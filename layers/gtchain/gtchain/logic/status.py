@@ -1,0 +1,163 @@
+"""status.json: where a chain stands, derived from the table after every transition (never edited by hand).
+
+Every transition raises the chain's version in the same write and stores itself as a table item. The
+document is rendered from a snapshot read at one version; after writing it, the writer checks the version
+again and renders anew if a transition slipped in, so the last write always shows the latest state even
+when transitions race (a writer that rendered an older version can only be followed by a check that sees
+the newer one).
+"""
+
+import json
+from decimal import Decimal
+from typing import Any
+
+from gtchain.logic import naming
+from gtchain.logic.chain import LIVE, spent_usd
+from gtchain.logic.cost import to_cents
+from gtchain.logic.ports import Ports
+from gtchain.models.records import ChainSnapshot, JobRecord, RoundRecord, RoundStatus, utc_now
+from gtchain.models.spec import ChainState
+from gtchain.observability import logger
+
+TRANSITIONS_SHOWN = 10
+_WRITE_ATTEMPTS = 5
+
+
+def _usd(amount: Decimal | None) -> str | None:
+    return None if amount is None else str(to_cents(amount))
+
+
+def _job_view(job: JobRecord | None) -> dict[str, Any] | None:
+    if job is None:
+        return None
+    view: dict[str, Any] = {
+        "name": job.name,
+        "status": job.status.value,
+        "arn": job.arn,
+        "startedAt": job.started_at,
+        "initialModelArn": job.initial_model_arn,
+        "labelCounters": job.counters.model_dump() if job.counters else None,  # last known (reconciler)
+    }
+    if job.finished_at:
+        view.update(finishedAt=job.finished_at, costUsd=_usd(job.cost_usd), finalModelArn=job.final_model_arn)
+    if job.failure_reason:
+        view["failureReason"] = job.failure_reason
+    return view
+
+
+def _round_view(record: RoundRecord) -> dict[str, Any]:
+    return {
+        "round": record.number,
+        "manifest": record.manifest_name,
+        "part": f"{record.part}/{record.parts}",
+        "status": record.status.value,
+        "attempt": record.attempt,
+        "objects": record.objects,
+        "skippedObjects": record.skipped_objects,
+        "skippedList": record.skipped_uri,
+        "worstCaseUsd": _usd(record.worst_case_usd),
+        "job": _job_view(record.job),
+        "baseline": _job_view(record.baseline),
+    }
+
+
+def _queued_view(record: RoundRecord) -> dict[str, Any]:
+    return {
+        "round": record.number,
+        "manifest": record.manifest_name,
+        "part": f"{record.part}/{record.parts}",
+        "objects": record.part_objects,
+        "attempt": record.attempt,
+    }
+
+
+def _manifest_view(manifest: Any, rounds: dict[int, RoundRecord]) -> dict[str, Any]:
+    own = [rounds[n] for n in manifest.rounds if n in rounds]
+    done = [r for r in own if r.status == RoundStatus.COMPLETED]
+    if manifest.status == "completed":
+        progress = "completed"
+    elif len(done) == len(manifest.rounds):
+        progress = "writing results"  # waits for Ground Truth's output manifests
+    elif any(r.status != RoundStatus.QUEUED for r in own):
+        progress = "in progress"
+    else:
+        progress = "queued"
+    return {
+        "name": manifest.name,
+        "version": manifest.version,
+        "objects": manifest.lines,
+        "rounds": manifest.rounds,
+        "roundsCompleted": len(done),
+        "objectsDone": sum(r.part_objects for r in done),
+        "skippedObjects": sum(r.skipped_objects for r in own),
+        "status": progress,
+        "resultsUri": manifest.results_uri,
+        "queuedAt": manifest.created_at,
+        "completedAt": manifest.completed_at,
+    }
+
+
+def render_status(snapshot: ChainSnapshot, generated_at: str) -> dict[str, Any]:
+    chain = snapshot.chain
+    rounds = sorted(snapshot.rounds, key=lambda r: r.number)
+    by_number = {r.number: r for r in rounds}
+    active = by_number.get(chain.active_round)
+    queued = [r for r in rounds if r.status == RoundStatus.QUEUED]
+    other_baselines = [r for r in rounds if r is not active and r.baseline is not None and r.baseline.status in LIVE]
+    state = chain.state.value
+    if chain.state == ChainState.ACTIVE and active is None and not queued and not other_baselines:
+        state = "idle"
+    spent = spent_usd(rounds)
+    budget = chain.spec.budget_usd
+    return {
+        "chainId": chain.chain_id,
+        "incarnation": chain.incarnation,
+        "version": chain.version,
+        "generatedAt": generated_at,
+        "state": state,
+        "reason": chain.pause_reason if chain.state != ChainState.ACTIVE else None,
+        "specVersion": chain.spec_version,
+        "running": _round_view(active) if active else None,
+        "runningBaselines": [
+            {"round": r.number, "baseline": _job_view(r.baseline)} for r in other_baselines
+        ],  # baselines of earlier rounds, still running beside the chain
+        "queued": [_queued_view(r) for r in queued],
+        "manifests": [_manifest_view(m, by_number) for m in sorted(snapshot.manifests, key=lambda m: m.created_at)],
+        "spentUsd": _usd(spent),  # finished jobs at their cost, running ones at their worst case
+        "budgetUsd": _usd(budget),
+        "budgetLeftUsd": None if budget is None else _usd(budget - spent),
+        "latestModelArn": chain.latest_model_arn,
+        "latestModelRound": chain.latest_model_round,
+        "roundsCompleted": sum(1 for r in rounds if r.status == RoundStatus.COMPLETED),
+        "transitions": [t.model_dump(exclude_none=True) for t in snapshot.transitions],  # newest first
+    }
+
+
+def _written_version(ports: Ports, key: str) -> tuple[str, int] | None:
+    bucket = ports.settings.data_bucket
+    if ports.objects.head(bucket, key) is None:
+        return None
+    document = json.loads(ports.objects.get_bytes(bucket, key))
+    return str(document.get("incarnation")), int(document.get("version", 0))
+
+
+def refresh_status(ports: Ports, chain_id: str, *, only_if_stale: bool = False) -> int | None:
+    """Write status.json from the table; returns the version written (None: no chain). With only_if_stale,
+    a document already showing this version (or a later one) is left alone."""
+    bucket, key = ports.settings.data_bucket, naming.status_key(chain_id)
+    for _ in range(_WRITE_ATTEMPTS):
+        snapshot = ports.store.snapshot(chain_id, TRANSITIONS_SHOWN)
+        if snapshot is None:
+            return None
+        chain = snapshot.chain
+        if only_if_stale:
+            written = _written_version(ports, key)
+            if written is not None and written[0] == chain.incarnation and written[1] >= chain.version:
+                return written[1]
+        body = json.dumps(render_status(snapshot, utc_now()), indent=2).encode()
+        ports.objects.put(bucket, key, body, "application/json")
+        if ports.store.chain_version(chain_id) == chain.version:
+            return chain.version
+    logger.warning("status.json kept changing while written: the next transition or the reconciler rewrites it",
+                   extra={"chain_id": chain_id})  # fmt: skip
+    return None

@@ -1,0 +1,178 @@
+"""What the reporter writes: a job's summary.json and the chain's summary.json (schemas in README.md).
+
+Money is a Decimal written as a string ("170.20"), rounded half-up to cents (averages to 4 places);
+None (null) means unknown, never zero.
+"""
+
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict
+from pydantic.alias_generators import to_camel
+
+SCHEMA_VERSION = 1
+FOUR_PLACES = Decimal("0.0001")
+
+
+def fraction(part: int, whole: int) -> float | None:
+    """part / whole to 4 places (half-up); None when whole is 0."""
+    if whole == 0:
+        return None
+    return float((Decimal(part) / Decimal(whole)).quantize(FOUR_PLACES, rounding=ROUND_HALF_UP))
+
+
+def average_usd(total: Decimal | None, count: int) -> Decimal | None:
+    if total is None or count == 0:
+        return None
+    return (total / count).quantize(FOUR_PLACES, rounding=ROUND_HALF_UP)
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="ignore", frozen=True)
+
+    def to_json(self) -> bytes:
+        return (self.model_dump_json(by_alias=True, indent=2) + "\n").encode()
+
+
+class Objects(_Model):
+    """From LabelCounters: total = TotalLabeled + FailedNonRetryableError + Unlabeled."""
+
+    total: int
+    human: int
+    machine: int
+    failed: int
+    unlabeled: int
+
+
+class Detail(_Model):
+    """Totals of the per-iteration detail read from the output files (compared with the counters)."""
+
+    human: int
+    machine: int
+    human_boxes: int
+    machine_boxes: int
+    repeated_entries: int  # entries for an object already counted (kept out of the counts)
+    in_both: int  # objects in the human and the machine output, counted as human
+
+
+class Iteration(_Model):
+    iteration: int
+    human: int
+    machine: int
+    human_boxes: int
+    machine_boxes: int
+    human_usd: Decimal | None
+    machine_usd: Decimal
+
+
+class Cost(_Model):
+    human_usd: Decimal | None
+    machine_usd: Decimal
+    total_usd: Decimal | None
+    known_usd: Decimal  # the total, or only the fees when the worker price is unknown
+    fee_per_object_usd: Decimal
+    workers_per_object: int
+    task_price_usd: Decimal | None
+    task_price_source: str
+    human_object_usd: Decimal | None  # fee + workers x task price
+    average_per_object_usd: Decimal | None
+    all_human_usd: Decimal | None
+    savings_usd: Decimal | None
+
+
+class TrainingCurve(_Model):
+    iteration: int
+    training_job_name: str
+    samples: int | None
+    metric: str | None
+    values: list[float]
+
+
+class JobSummary(_Model):
+    schema_version: int = SCHEMA_VERSION
+    generated_at: str
+    job_name: str
+    job_arn: str | None
+    chain_id: str | None
+    round: int | None
+    role: Literal["round", "baseline"] | None
+    status: str
+    initial_model_arn: str | None
+    final_model_arn: str | None
+    objects: Objects
+    machine_fraction: float | None
+    detail: Detail
+    iterations: list[Iteration]
+    cost: Cost
+    training_curves: list[TrainingCurve]
+    warnings: list[str]
+
+
+class ChainJob(_Model):
+    """One round or baseline in the chain summary, taken from its job summary."""
+
+    round: int
+    role: Literal["round", "baseline"]
+    job_name: str
+    status: str
+    initial_model_arn: str | None
+    final_model_arn: str | None
+    objects: Objects
+    machine_fraction: float | None
+    human_usd: Decimal | None
+    machine_usd: Decimal
+    total_usd: Decimal | None
+    known_usd: Decimal
+    average_per_object_usd: Decimal | None
+    all_human_usd: Decimal | None
+    savings_usd: Decimal | None
+    warnings: int
+    summary_uri: str
+    report_uri: str
+
+
+class Side(_Model):
+    job_name: str
+    machine_fraction: float | None
+    total_usd: Decimal | None
+    average_per_object_usd: Decimal | None
+
+
+class Comparison(_Model):
+    """A baseline (same objects, no model) beside the round it mirrors (with the carried model)."""
+
+    round: int
+    with_model: Side
+    without_model: Side
+    machine_fraction_gain: float | None  # with - without
+    saved_usd: Decimal | None  # without.total - with.total
+
+
+class Totals(_Model):
+    jobs: int
+    objects: Objects
+    machine_fraction: float | None
+    human_usd: Decimal | None
+    machine_usd: Decimal
+    total_usd: Decimal | None
+    known_usd: Decimal
+    average_per_object_usd: Decimal | None
+    all_human_usd: Decimal | None
+    savings_usd: Decimal | None
+
+
+class CarriedModel(_Model):
+    comparisons: int
+    saved_usd: Decimal | None  # the sum of the comparisons' saved_usd; null if any is unknown or none ran
+
+
+class ChainSummary(_Model):
+    schema_version: int = SCHEMA_VERSION
+    generated_at: str
+    chain_id: str
+    rounds: list[ChainJob]
+    totals: Totals
+    totals_by_role: dict[str, Totals]
+    comparisons: list[Comparison]
+    carried_model: CarriedModel
+    warnings: list[str]

@@ -1,0 +1,181 @@
+"""A job's summary.json: LabelCounters for totals, the output files for the per-iteration detail, and
+the chain service's cost function for every amount."""
+
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from gtchain.logic.cost import JobPricing, to_cents
+from gtchain.logic.labeling_request import price_from_api
+from gtchain.logic.naming import Role
+from gtchain.models.records import LabelCounts
+from gtchain.models.spec import ChainSpec
+from gtchain.report.models import (
+    Cost,
+    Detail,
+    Iteration,
+    JobSummary,
+    Objects,
+    TrainingCurve,
+    average_usd,
+    fraction,
+)
+from gtchain.report.parse import JobDetail
+
+DEFAULT_FEE_USD = Decimal("0.08")
+_PRIVATE_WORKTEAM = ":workteam/private-crowd/"
+
+
+@dataclass(frozen=True)
+class PriceOverrides:
+    """What a caller knows that the job does not say: the fee tier, or a vendor's task price."""
+
+    fee_usd: Decimal | None = None
+    task_price_usd: Decimal | None = None  # used only when the job has no PublicWorkforceTaskPrice
+
+
+NO_OVERRIDES = PriceOverrides()
+
+
+@dataclass(frozen=True)
+class ChainContext:
+    chain_id: str
+    round: int
+    role: Role
+
+
+@dataclass(frozen=True)
+class ResolvedPricing:
+    pricing: JobPricing
+    task_price_source: str
+
+
+def resolve_pricing(description: dict[str, Any], spec: ChainSpec | None, overrides: PriceOverrides) -> ResolvedPricing:
+    """Workers from the job itself; the task price from the job (public), the chain's spec snapshot
+    (vendor, private) or the caller; otherwise unknown, never zero."""
+    human_config = description.get("HumanTaskConfig", {})
+    workers = int(human_config.get("NumberOfHumanWorkersPerDataObject") or (spec.workers_per_object if spec else 1))
+    fee = overrides.fee_usd
+    if fee is None:
+        fee = spec.pricing.per_object_usd if spec else DEFAULT_FEE_USD
+    price: Decimal | None
+    if (price := price_from_api(description)) is not None:
+        source = "PublicWorkforceTaskPrice"
+    elif overrides.task_price_usd is not None:
+        price, source = overrides.task_price_usd, "given"
+    elif spec is not None and (price := spec.task_price_usd()) is not None:
+        source = "private workforce" if spec.workforce.type == "private" else "chain.json pricePerTaskUsd"
+    elif _PRIVATE_WORKTEAM in str(human_config.get("WorkteamArn", "")):
+        price, source = Decimal(0), "private workforce"
+    else:
+        price, source = None, "unknown"
+    return ResolvedPricing(JobPricing(fee, workers, price), source)
+
+
+def _cents(amount: Decimal | None) -> Decimal | None:
+    return None if amount is None else to_cents(amount)
+
+
+def job_cost(resolved: ResolvedPricing, counters: LabelCounts) -> Cost:
+    pricing = resolved.pricing
+    cost = pricing.cost(counters.human_labeled, counters.machine_labeled)
+    return Cost(
+        human_usd=_cents(cost.human_usd),
+        machine_usd=to_cents(cost.machine_usd),
+        total_usd=_cents(cost.total_usd),
+        known_usd=to_cents(cost.known_usd),
+        fee_per_object_usd=pricing.fee_per_object_usd,
+        workers_per_object=pricing.workers_per_object,
+        task_price_usd=pricing.task_price_usd,
+        task_price_source=resolved.task_price_source,
+        human_object_usd=pricing.human_object_usd,
+        average_per_object_usd=average_usd(cost.total_usd, cost.labeled),
+        all_human_usd=_cents(cost.all_human_usd),
+        savings_usd=_cents(cost.savings_usd),
+    )
+
+
+def _iterations(detail: JobDetail, pricing: JobPricing) -> list[Iteration]:
+    rows = []
+    for number, counts in detail.iterations.items():
+        cost = pricing.cost(counts.human, counts.machine)
+        rows.append(
+            Iteration(
+                iteration=number, human=counts.human, machine=counts.machine, human_boxes=counts.human_boxes,
+                machine_boxes=counts.machine_boxes, human_usd=_cents(cost.human_usd),
+                machine_usd=to_cents(cost.machine_usd),
+            )
+        )  # fmt: skip
+    return rows
+
+
+def _pricing_warning(resolved: ResolvedPricing, cost: Cost) -> list[str]:
+    if resolved.task_price_source != "unknown":
+        return []
+    return [
+        "the workforce's task price is unknown (a vendor workforce without pricePerTaskUsd): the human worker "
+        f"cost is reported as unknown (null), not 0; the fees alone come to ${cost.known_usd}"
+    ]
+
+
+def _disagreement(counters: LabelCounts, detail: JobDetail) -> list[str]:
+    human, machine = detail.total("human"), detail.total("machine")
+    if (human, machine) == (counters.human_labeled, counters.machine_labeled):
+        return []
+    return [
+        f"LabelCounters say {counters.human_labeled} human-labeled and {counters.machine_labeled} machine-labeled "
+        f"objects, the output files show {human} and {machine}: objects and cost follow the counters, "
+        "iterations follow the files"
+    ]
+
+
+def build_summary(
+    *,
+    description: dict[str, Any],
+    detail: JobDetail,
+    curves: list[TrainingCurve],
+    curve_warnings: list[str],
+    resolved: ResolvedPricing,
+    context: ChainContext | None,
+    generated_at: str,
+) -> JobSummary:
+    counters = LabelCounts.from_api(description.get("LabelCounters", {}))
+    status = str(description["LabelingJobStatus"])
+    cost = job_cost(resolved, counters)
+    warnings = []
+    if status != "Completed":
+        warnings.append(f"the job is {status}: this report covers the output written so far")
+    warnings += _pricing_warning(resolved, cost) + detail.warnings + _disagreement(counters, detail) + curve_warnings
+    algorithms = description.get("LabelingJobAlgorithmsConfig") or {}
+    output = description.get("LabelingJobOutput") or {}
+    return JobSummary(
+        generated_at=generated_at,
+        job_name=description["LabelingJobName"],
+        job_arn=description.get("LabelingJobArn"),
+        chain_id=context.chain_id if context else None,
+        round=context.round if context else None,
+        role=context.role if context else None,
+        status=status,
+        initial_model_arn=algorithms.get("InitialActiveLearningModelArn"),
+        final_model_arn=output.get("FinalActiveLearningModelArn"),
+        objects=Objects(
+            total=counters.total_labeled + counters.failed + counters.unlabeled,
+            human=counters.human_labeled,
+            machine=counters.machine_labeled,
+            failed=counters.failed,
+            unlabeled=counters.unlabeled,
+        ),
+        machine_fraction=fraction(counters.machine_labeled, counters.total_labeled),
+        detail=Detail(
+            human=detail.total("human"),
+            machine=detail.total("machine"),
+            human_boxes=detail.total("human_boxes"),
+            machine_boxes=detail.total("machine_boxes"),
+            repeated_entries=detail.repeated_entries,
+            in_both=detail.in_both,
+        ),
+        iterations=_iterations(detail, resolved.pricing),
+        cost=cost,
+        training_curves=curves,
+        warnings=warnings,
+    )

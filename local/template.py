@@ -1,0 +1,472 @@
+"""template.yaml, read the way CloudFormation (with the SAM transform) would read it, for the local stack.
+
+`Template` loads the YAML with CloudFormation's short tags, fills in parameters (defaults or overrides),
+evaluates conditions, gives every resource a physical name and ARN the way CloudFormation names them
+(deterministically here), and resolves `Ref`, `Fn::GetAtt`, `Fn::Sub`, `Fn::If`, `Fn::Join`, `Fn::Split`,
+`Fn::Select`, `Fn::Equals`/`Not`/`And`/`Or` and `Fn::FindInMap`. SAM's implicit resources that the
+template itself refers to (a function's event rules, e.g. `StartFunctionChainSpecCreated`) get names too.
+`plan()` turns the resolved template into what the local stack provisions.
+"""
+
+import hashlib
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+_NO_VALUE = object()
+_SHORT_TAGS = (
+    "Ref", "GetAtt", "Sub", "If", "Equals", "Not", "And", "Or", "Join", "Split", "Select", "FindInMap",
+    "GetAZs", "Base64", "Condition", "ImportValue", "Cidr",
+)  # fmt: skip
+
+
+class TemplateError(ValueError):
+    pass
+
+
+class _Loader(yaml.SafeLoader):
+    """SafeLoader that turns `!Ref X` into {"Ref": "X"}, `!GetAtt A.B` into {"Fn::GetAtt": ["A", "B"]}, etc."""
+
+
+def _short_tag(tag: str) -> Any:
+    key = tag if tag in ("Ref", "Condition") else f"Fn::{tag}"
+
+    def construct(loader: yaml.SafeLoader, node: yaml.Node) -> dict[str, Any]:
+        if isinstance(node, yaml.ScalarNode):
+            value: Any = loader.construct_scalar(node)
+            if tag == "GetAtt":
+                value = value.split(".", 1)
+        elif isinstance(node, yaml.SequenceNode):
+            value = loader.construct_sequence(node, deep=True)
+        else:
+            value = loader.construct_mapping(node, deep=True)  # type: ignore[arg-type]
+        return {key: value}
+
+    return construct
+
+
+for _tag in _SHORT_TAGS:
+    _Loader.add_constructor(f"!{_tag}", _short_tag(_tag))
+
+
+def load_template(path: Path) -> dict[str, Any]:
+    document = yaml.load(path.read_text(), Loader=_Loader)  # noqa: S506 (a SafeLoader subclass)
+    if not isinstance(document, dict) or "Resources" not in document:
+        raise TemplateError(f"{path} is not a CloudFormation template")
+    return document
+
+
+def _digest(*parts: str, length: int = 12) -> str:
+    return hashlib.sha256("/".join(parts).encode()).hexdigest()[:length]
+
+
+@dataclass(frozen=True)
+class Physical:
+    """What Ref and Fn::GetAtt give for a resource."""
+
+    ref: str
+    attributes: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class RulePlan:
+    logical_id: str
+    name: str
+    arn: str
+    function: str  # the target function's logical id
+    bus: str = "default"
+    pattern: dict[str, Any] | None = None
+    schedule: str | None = None
+
+
+@dataclass(frozen=True)
+class FunctionPlan:
+    logical_id: str
+    name: str
+    arn: str
+    module: str  # e.g. functions.start.app
+    handler: str  # attribute of the module, e.g. lambda_handler
+    environment: dict[str, str]
+    layers: list[str]  # each layer's ContentUri
+    timeout: int
+    memory: int
+    maximum_retry_attempts: int
+    on_failure: str | None  # ARN of the on-failure destination (an SQS queue here)
+    rules: list[RulePlan]
+
+
+@dataclass
+class StackPlan:
+    buckets: dict[str, dict[str, Any]] = field(default_factory=dict)  # logical id -> resolved properties
+    tables: dict[str, dict[str, Any]] = field(default_factory=dict)
+    topics: dict[str, dict[str, Any]] = field(default_factory=dict)
+    queues: dict[str, dict[str, Any]] = field(default_factory=dict)
+    roles: dict[str, dict[str, Any]] = field(default_factory=dict)
+    functions: dict[str, FunctionPlan] = field(default_factory=dict)
+    not_emulated: list[tuple[str, str]] = field(default_factory=list)  # (logical id, type)
+    skipped: list[tuple[str, str]] = field(default_factory=list)  # resources whose Condition is false
+    outputs: dict[str, Any] = field(default_factory=dict)
+
+
+EMULATED_TYPES = frozenset(
+    {
+        "AWS::S3::Bucket",
+        "AWS::DynamoDB::Table",
+        "AWS::SNS::Topic",
+        "AWS::SQS::Queue",
+        "AWS::IAM::Role",
+        "AWS::Serverless::Function",
+        "AWS::Serverless::LayerVersion",
+    }
+)
+_NAME_PROPERTIES = {
+    "AWS::S3::Bucket": "BucketName",
+    "AWS::DynamoDB::Table": "TableName",
+    "AWS::SNS::Topic": "TopicName",
+    "AWS::SQS::Queue": "QueueName",
+    "AWS::IAM::Role": "RoleName",
+    "AWS::IAM::ManagedPolicy": "ManagedPolicyName",
+    "AWS::Serverless::Function": "FunctionName",
+    "AWS::Logs::LogGroup": "LogGroupName",
+    "AWS::CloudWatch::Alarm": "AlarmName",
+    "AWS::Events::Rule": "Name",
+}
+
+
+class Template:
+    def __init__(
+        self,
+        path: Path,
+        *,
+        stack_name: str,
+        account: str,
+        region: str,
+        parameters: dict[str, str] | None = None,
+    ) -> None:
+        self.path = path
+        self.root = path.parent
+        self.document = load_template(path)
+        self.stack_name = stack_name
+        self.account = account
+        self.region = region
+        self.resources: dict[str, dict[str, Any]] = self.document["Resources"]
+        self.implicit: dict[str, tuple[str, str]] = {}  # SAM event rule id -> (function id, event id)
+        for logical_id, resource in self.resources.items():
+            if resource.get("Type") == "AWS::Serverless::Function":
+                for event_id, event in resource.get("Properties", {}).get("Events", {}).items():
+                    if event.get("Type") in ("EventBridgeRule", "CloudWatchEvent", "Schedule"):
+                        self.implicit[f"{logical_id}{event_id}"] = (logical_id, event_id)
+        self.parameters = self._parameters(parameters or {})
+        self.conditions: dict[str, bool] = {}
+        for name, expression in self.document.get("Conditions", {}).items():
+            self.conditions[name] = bool(self.resolve(expression))
+        self._physical: dict[str, Physical] = {}
+        self._naming: set[str] = set()
+
+    # ---- parameters, pseudo parameters, conditions -------------------------------------------------
+
+    def _parameters(self, overrides: dict[str, str]) -> dict[str, Any]:
+        declared: dict[str, Any] = self.document.get("Parameters", {})
+        unknown = set(overrides) - set(declared)
+        if unknown:
+            raise TemplateError(f"unknown parameters: {', '.join(sorted(unknown))}")
+        values: dict[str, Any] = {}
+        for name, spec in declared.items():
+            if name in overrides:
+                values[name] = overrides[name]
+            elif "Default" in spec:
+                values[name] = spec["Default"]
+            else:
+                raise TemplateError(f"parameter {name} has no default: pass a value")
+            if spec.get("Type") == "Number":
+                values[name] = str(values[name])
+        return values
+
+    def _pseudo(self, name: str) -> Any:
+        pseudo = {
+            "AWS::Region": self.region,
+            "AWS::AccountId": self.account,
+            "AWS::StackName": self.stack_name,
+            "AWS::Partition": "aws",
+            "AWS::URLSuffix": "amazonaws.com",
+            "AWS::StackId": f"arn:aws:cloudformation:{self.region}:{self.account}:stack/{self.stack_name}/"
+            + _digest(self.stack_name, length=36),
+            "AWS::NoValue": _NO_VALUE,
+        }
+        if name not in pseudo:
+            raise TemplateError(f"unknown pseudo parameter {name}")
+        return pseudo[name]
+
+    def active(self, logical_id: str) -> bool:
+        condition = self.resources[logical_id].get("Condition")
+        return condition is None or self.conditions[condition]
+
+    # ---- physical names ----------------------------------------------------------------------------
+
+    def _generated_name(self, logical_id: str, resource_type: str) -> str:
+        suffix = _digest(self.stack_name, logical_id).upper()
+        if resource_type == "AWS::S3::Bucket":
+            return f"{self.stack_name}-{logical_id}-{suffix}".lower()[:63]
+        if resource_type == "AWS::Serverless::Function":
+            return f"{self.stack_name}-{logical_id}-{suffix}"[:64]
+        return f"{self.stack_name}-{logical_id}-{suffix}"
+
+    def physical(self, logical_id: str) -> Physical:
+        if logical_id in self._physical:
+            return self._physical[logical_id]
+        if logical_id in self._naming:
+            raise TemplateError(f"circular reference through {logical_id}")
+        self._naming.add(logical_id)
+        try:
+            physical = self._name(logical_id)
+        finally:
+            self._naming.discard(logical_id)
+        self._physical[logical_id] = physical
+        return physical
+
+    def _name(self, logical_id: str) -> Physical:
+        region, account = self.region, self.account
+        if logical_id in self.implicit:
+            name = self._generated_name(logical_id, "AWS::Events::Rule")
+            return Physical(name, {"Arn": f"arn:aws:events:{region}:{account}:rule/{name}"})
+        if logical_id not in self.resources:
+            raise TemplateError(f"unknown resource {logical_id}")
+        resource_type = self.resources[logical_id]["Type"]
+        properties = self.resources[logical_id].get("Properties", {})
+        name_property = _NAME_PROPERTIES.get(resource_type)
+        name = (
+            str(self.resolve(properties[name_property]))
+            if name_property and name_property in properties
+            else self._generated_name(logical_id, resource_type)
+        )
+        match resource_type:
+            case "AWS::S3::Bucket":
+                return Physical(name, {"Arn": f"arn:aws:s3:::{name}", "DomainName": f"{name}.s3.amazonaws.com"})
+            case "AWS::DynamoDB::Table":
+                return Physical(name, {"Arn": f"arn:aws:dynamodb:{region}:{account}:table/{name}"})
+            case "AWS::SNS::Topic":
+                arn = f"arn:aws:sns:{region}:{account}:{name}"
+                return Physical(arn, {"TopicArn": arn, "TopicName": name})
+            case "AWS::SQS::Queue":
+                url = f"https://sqs.{region}.amazonaws.com/{account}/{name}"
+                return Physical(url, {"Arn": f"arn:aws:sqs:{region}:{account}:{name}", "QueueName": name,
+                                      "QueueUrl": url})  # fmt: skip
+            case "AWS::IAM::Role":
+                return Physical(name, {"Arn": f"arn:aws:iam::{account}:role/{name}", "RoleId": f"AROA{_digest(name)}"})
+            case "AWS::IAM::ManagedPolicy":
+                return Physical(f"arn:aws:iam::{account}:policy/{name}")
+            case "AWS::KMS::Key":
+                key_id = str(_uuid_from(self.stack_name, logical_id))
+                return Physical(key_id, {"Arn": f"arn:aws:kms:{region}:{account}:key/{key_id}", "KeyId": key_id})
+            case "AWS::Serverless::Function":
+                return Physical(name, {"Arn": f"arn:aws:lambda:{region}:{account}:function:{name}"})
+            case "AWS::Serverless::LayerVersion":
+                return Physical(f"arn:aws:lambda:{region}:{account}:layer:{name}:1")
+            case "AWS::Logs::LogGroup":
+                return Physical(name, {"Arn": f"arn:aws:logs:{region}:{account}:log-group:{name}:*"})
+            case "AWS::Events::Rule":
+                return Physical(name, {"Arn": f"arn:aws:events:{region}:{account}:rule/{name}"})
+            case "AWS::CloudWatch::Alarm":
+                return Physical(name, {"Arn": f"arn:aws:cloudwatch:{region}:{account}:alarm:{name}"})
+            case _:
+                return Physical(name)
+
+    # ---- intrinsic functions -----------------------------------------------------------------------
+
+    def resolve(self, value: Any) -> Any:
+        """Resolve every intrinsic function in value; AWS::NoValue entries disappear."""
+        if isinstance(value, list):
+            items = [self.resolve(v) for v in value]
+            return [v for v in items if v is not _NO_VALUE]
+        if not isinstance(value, dict):
+            return value
+        if len(value) == 1:
+            (key, argument), = value.items()  # fmt: skip
+            if key == "Ref" or key.startswith("Fn::") or key == "Condition":
+                return self._intrinsic(key, argument)
+        resolved = {k: self.resolve(v) for k, v in value.items()}
+        return {k: v for k, v in resolved.items() if v is not _NO_VALUE}
+
+    def _intrinsic(self, key: str, argument: Any) -> Any:
+        match key:
+            case "Ref":
+                return self._ref(argument)
+            case "Condition":
+                return self.conditions[argument]
+            case "Fn::GetAtt":
+                logical_id, attribute = argument if isinstance(argument, list) else argument.split(".", 1)
+                return self._get_att(logical_id, attribute)
+            case "Fn::Sub":
+                return self._sub(argument)
+            case "Fn::If":
+                name, when_true, when_false = argument
+                return self.resolve(when_true if self.conditions[name] else when_false)
+            case "Fn::Equals":
+                left, right = (self.resolve(a) for a in argument)
+                return str(left) == str(right)
+            case "Fn::Not":
+                return not self.resolve(argument[0])
+            case "Fn::And":
+                return all(self.resolve(a) for a in argument)
+            case "Fn::Or":
+                return any(self.resolve(a) for a in argument)
+            case "Fn::Join":
+                delimiter, items = argument
+                return str(delimiter).join(str(i) for i in self.resolve(items))
+            case "Fn::Split":
+                delimiter, source = argument
+                return str(self.resolve(source)).split(delimiter)
+            case "Fn::Select":
+                index, items = argument
+                return self.resolve(items)[int(self.resolve(index))]
+            case "Fn::FindInMap":
+                name, first, second = (self.resolve(a) for a in argument)
+                return self.document["Mappings"][name][first][second]
+            case "Fn::GetAZs":
+                return [f"{self.region}{zone}" for zone in "abc"]
+            case _:
+                raise TemplateError(f"{key} is not supported by the local stack")
+
+    def _ref(self, name: str) -> Any:
+        if name.startswith("AWS::"):
+            return self._pseudo(name)
+        if name in self.parameters:
+            return self.parameters[name]
+        return self.physical(name).ref
+
+    def _get_att(self, logical_id: str, attribute: str) -> str:
+        physical = self.physical(logical_id)
+        if attribute not in physical.attributes:
+            raise TemplateError(f"{logical_id} has no attribute {attribute} in the local stack")
+        return physical.attributes[attribute]
+
+    def _sub(self, argument: Any) -> str:
+        text, variables = (argument, {}) if isinstance(argument, str) else (argument[0], argument[1])
+        values = {name: self.resolve(v) for name, v in variables.items()}
+        out: list[str] = []
+        position = 0
+        while (start := text.find("${", position)) >= 0:
+            end = text.index("}", start)
+            out.append(text[position:start])
+            expression = text[start + 2 : end]
+            if expression.startswith("!"):
+                out.append("${" + expression[1:] + "}")
+            elif expression in values:
+                out.append(str(values[expression]))
+            elif "." in expression and not expression.startswith("AWS::"):
+                out.append(self._get_att(*expression.split(".", 1)))
+            else:
+                out.append(str(self._ref(expression)))
+            position = end + 1
+        out.append(text[position:])
+        return "".join(out)
+
+    # ---- the plan ----------------------------------------------------------------------------------
+
+    def _function_properties(self, logical_id: str) -> dict[str, Any]:
+        """The function's properties with SAM Globals merged in: maps merge, lists append, scalars override."""
+        merged: dict[str, Any] = json.loads(json.dumps(self.document.get("Globals", {}).get("Function", {})))
+        for key, value in self.resources[logical_id].get("Properties", {}).items():
+            if isinstance(value, dict) and isinstance(merged.get(key), dict):
+                merged[key] = _merge(merged[key], value)
+            elif isinstance(value, list) and isinstance(merged.get(key), list):
+                merged[key] = merged[key] + value
+            else:
+                merged[key] = value
+        return merged
+
+    def _function_plan(self, logical_id: str) -> FunctionPlan:
+        properties = self.resolve(self._function_properties(logical_id))
+        code_uri = str(properties["CodeUri"]).rstrip("/")
+        module_file, _, handler = str(properties["Handler"]).rpartition(".")
+        module = ".".join([*Path(code_uri).parts, *module_file.split("/")])
+        if not (self.root / code_uri / f"{module_file}.py").is_file():
+            raise TemplateError(f"{logical_id}: handler file {code_uri}/{module_file}.py does not exist")
+        layers = []
+        for layer_arn in properties.get("Layers", []):
+            layer_id = next(
+                (lid for lid, r in self.resources.items()
+                 if r["Type"] == "AWS::Serverless::LayerVersion" and self.physical(lid).ref == layer_arn),
+                None,
+            )  # fmt: skip
+            if layer_id is None:
+                raise TemplateError(f"{logical_id}: layer {layer_arn} is not defined in the template")
+            layers.append(str(self.resolve(self.resources[layer_id]["Properties"]["ContentUri"])))
+        invoke = properties.get("EventInvokeConfig", {})
+        on_failure = invoke.get("DestinationConfig", {}).get("OnFailure", {})
+        physical = self.physical(logical_id)
+        rules = []
+        for event_id, event in properties.get("Events", {}).items():
+            rule_id = f"{logical_id}{event_id}"
+            event_properties = event.get("Properties", {})
+            if event["Type"] in ("EventBridgeRule", "CloudWatchEvent"):
+                rules.append(RulePlan(rule_id, self.physical(rule_id).ref, self.physical(rule_id).attributes["Arn"],
+                                      logical_id, event_properties.get("EventBusName", "default"),
+                                      pattern=event_properties["Pattern"]))  # fmt: skip
+            elif event["Type"] == "Schedule":
+                rules.append(RulePlan(rule_id, self.physical(rule_id).ref, self.physical(rule_id).attributes["Arn"],
+                                      logical_id, schedule=event_properties["Schedule"]))  # fmt: skip
+            else:
+                raise TemplateError(f"{logical_id}: event type {event['Type']} is not emulated")
+        environment = {k: str(v) for k, v in properties.get("Environment", {}).get("Variables", {}).items()}
+        return FunctionPlan(
+            logical_id=logical_id,
+            name=physical.ref,
+            arn=physical.attributes["Arn"],
+            module=module,
+            handler=handler,
+            environment=environment,
+            layers=layers,
+            timeout=int(properties.get("Timeout", 3)),
+            memory=int(properties.get("MemorySize", 128)),
+            maximum_retry_attempts=int(invoke.get("MaximumRetryAttempts", 2)),
+            on_failure=on_failure.get("Destination"),
+            rules=rules,
+        )
+
+    def plan(self) -> StackPlan:
+        plan = StackPlan()
+        targets = {
+            "AWS::S3::Bucket": plan.buckets,
+            "AWS::DynamoDB::Table": plan.tables,
+            "AWS::SNS::Topic": plan.topics,
+            "AWS::SQS::Queue": plan.queues,
+            "AWS::IAM::Role": plan.roles,
+        }
+        for logical_id, resource in self.resources.items():
+            resource_type = resource["Type"]
+            if not self.active(logical_id):
+                plan.skipped.append((logical_id, resource_type))
+            elif resource_type in targets:
+                targets[resource_type][logical_id] = self.resolve(resource.get("Properties", {}))
+            elif resource_type == "AWS::Serverless::Function":
+                plan.functions[logical_id] = self._function_plan(logical_id)
+            elif resource_type not in EMULATED_TYPES:
+                plan.not_emulated.append((logical_id, resource_type))
+        for name, output in self.document.get("Outputs", {}).items():
+            if "Condition" not in output or self.conditions[output["Condition"]]:
+                plan.outputs[name] = self.resolve(output["Value"])
+        return plan
+
+    def iter_rules(self, plan: StackPlan) -> Iterator[RulePlan]:
+        for function in plan.functions.values():
+            yield from function.rules
+
+
+def _merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def _uuid_from(*parts: str) -> str:
+    digest = _digest(*parts, length=32)
+    return f"{digest[:8]}-{digest[8:12]}-{digest[12:16]}-{digest[16:20]}-{digest[20:32]}"

@@ -1,0 +1,98 @@
+"""template.yaml as AWS deploys it: loaded with CloudFormation's short-form intrinsics and translated by
+aws-sam-translator (the library SAM itself uses), offline."""
+
+import copy
+import re
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+from samtranslator.translator.transform import transform
+
+from tests.support import ROOT
+
+TEMPLATE = ROOT / "template.yaml"
+Template = dict[str, Any]
+
+
+class _CfnLoader(yaml.SafeLoader):
+    """!Ref X -> {"Ref": X}; !GetAtt A.B -> {"Fn::GetAtt": [A, B]}; !Sub/!If/... -> {"Fn::Sub": ...}."""
+
+
+def _intrinsic(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> dict[str, Any]:
+    name = suffix if suffix in {"Ref", "Condition"} else f"Fn::{suffix}"
+    value: Any
+    if isinstance(node, yaml.ScalarNode):
+        value = loader.construct_scalar(node)
+        if suffix == "GetAtt":
+            value = value.split(".", 1)
+    elif isinstance(node, yaml.SequenceNode):
+        value = loader.construct_sequence(node, deep=True)
+    else:
+        value = loader.construct_mapping(node, deep=True)  # type: ignore[arg-type]
+    return {name: value}
+
+
+_CfnLoader.add_multi_constructor("!", _intrinsic)
+
+
+def load(path: Path = TEMPLATE) -> Template:
+    document: Template = yaml.load(path.read_text(), Loader=_CfnLoader)  # noqa: S506 - a SafeLoader subclass
+    return document
+
+
+@cache
+def _source() -> Template:
+    return load()
+
+
+def source() -> Template:
+    """A fresh copy of template.yaml, safe to break."""
+    return copy.deepcopy(_source())
+
+
+class _NoManagedPolicies:
+    """The template names AWS-managed policies by ARN only, so SAM never needs the account's policy list."""
+
+    def load(self) -> dict[str, str]:
+        return {}
+
+
+_CODE_PROPERTIES = {"AWS::Serverless::Function": "CodeUri", "AWS::Serverless::LayerVersion": "ContentUri"}
+
+
+def translate(template: Template) -> Template:
+    packaged = copy.deepcopy(template)
+    # What `sam package` does before CloudFormation sees the template: local code paths become S3 objects.
+    for resource in packaged.get("Resources", {}).values():
+        prop = _CODE_PROPERTIES.get(resource.get("Type", ""))
+        uri = resource.get("Properties", {}).get(prop)
+        if prop and isinstance(uri, str) and not uri.startswith("s3://"):
+            resource["Properties"][prop] = f"s3://packaged-code/{uri}"
+    return transform(packaged, {}, _NoManagedPolicies())  # type: ignore[arg-type]
+
+
+@cache
+def _deployed() -> Template:
+    return translate(_source())
+
+
+def deployed() -> Template:
+    """template.yaml translated to plain CloudFormation (a fresh copy)."""
+    return copy.deepcopy(_deployed())
+
+
+def resolve(value: Any, names: dict[str, str]) -> Any:
+    """Substitute Ref, Fn::GetAtt and Fn::Sub with the given values (for event patterns in tests)."""
+    if isinstance(value, list):
+        return [resolve(item, names) for item in value]
+    if not isinstance(value, dict):
+        return value
+    if set(value) == {"Ref"}:
+        return names[value["Ref"]]
+    if set(value) == {"Fn::GetAtt"}:
+        return names[".".join(value["Fn::GetAtt"])]
+    if set(value) == {"Fn::Sub"} and isinstance(value["Fn::Sub"], str):
+        return re.sub(r"\$\{([^}!]+)\}", lambda match: names[match.group(1)], value["Fn::Sub"])
+    return {key: resolve(item, names) for key, item in value.items()}

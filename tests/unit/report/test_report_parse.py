@@ -1,0 +1,172 @@
+"""Streaming the job's output: exact per-iteration counts from files cut at every possible boundary."""
+
+import json
+from collections.abc import Iterator
+
+import pytest
+
+from gtchain.report.parse import MalformedJsonError, iter_json_array, parse_job_output
+from tests.fixtures.job_outputs import (
+    CONSOLIDATION,
+    TRUNCATED_KEEPS,
+    IterationPlan,
+    OutputPlan,
+    Truth,
+    consolidated_entry,
+    write_job_output,
+)
+from tests.unit.report.fakes import MemoryObjects
+
+BUCKET = "out"
+PREFIX = "jobs/birds-1/"
+# 12 iterations: the notebook's schedule (probe, training batch, validation batch), then auto-labeling.
+TWELVE = (IterationPlan(10), IterationPlan(190), IterationPlan(200)) + (IterationPlan(20, 74),) * 9
+
+
+def _chunks(data: bytes, *cuts: int) -> Iterator[bytes]:
+    start = 0
+    for cut in cuts:
+        yield data[start:cut]
+        start = cut
+    yield data[start:]
+
+
+def _detail_as_truth(objects: MemoryObjects) -> tuple[dict[int, dict[str, int]], list[str]]:
+    detail = parse_job_output(objects, BUCKET, PREFIX, "category")
+    rows = {
+        n: {"human": c.human, "machine": c.machine, "humanBoxes": c.human_boxes, "machineBoxes": c.machine_boxes}
+        for n, c in detail.iterations.items()
+    }
+    return rows, detail.warnings
+
+
+def _written(plan: OutputPlan, chunk_size: int = 4096) -> tuple[MemoryObjects, Truth]:
+    objects = MemoryObjects(chunk_size)
+    return objects, write_job_output(objects.writer(BUCKET), PREFIX, plan)
+
+
+def test_an_array_cut_anywhere_yields_the_same_elements() -> None:
+    # Given an array with numbers, nested values, escapes and multi-byte characters
+    elements = [{"datasetObjectId": "12345", "v": 1.5e-3, "n": [1, [2, {}]]}, 67890, 'Vögel "🐦"', [], None]
+    data = json.dumps(elements, ensure_ascii=False).replace(", ", " ,\n ").encode()
+
+    # When it is read in two chunks cut at every byte, and in one-byte chunks
+    for cut in range(len(data) + 1):
+        assert list(iter_json_array(_chunks(data, cut))) == elements, cut
+    assert list(iter_json_array(iter(data[i : i + 1] for i in range(len(data))))) == elements
+    assert list(iter_json_array(iter([b" [ ] \n"]))) == []
+
+
+@pytest.mark.parametrize(
+    ("data", "read", "message"),
+    [
+        (b'{"datasetObjectId": "1"}', 0, r"does not start with '\['"),
+        (b'[{"a": 1}, {"a": 2}, {"a": ', 2, "Expecting value: char 27"),
+        (b'[{"a": 1} {"a": 2}]', 1, "expected ',' or ']'"),
+        (b'[{"a": 1}, ', 1, "ends inside the array"),
+        (b'[{"a": 1}', 1, "ends inside the array"),
+        (b'[{"a": 1}] [', 1, "has data after the array"),
+        (b'[{"a": "\xff"}]', 0, "not UTF-8"),
+    ],
+)
+def test_a_malformed_array_raises_after_the_elements_before_the_fault(data: bytes, read: int, message: str) -> None:
+    elements: list[object] = []
+    with pytest.raises(MalformedJsonError, match=message):
+        for element in iter_json_array(_chunks(data, 5)):
+            elements.append(element)
+    assert len(elements) == read
+
+
+def test_an_element_bigger_than_the_limit_stops_the_file_instead_of_filling_memory() -> None:
+    data = b'[{"a": "' + b"x" * 5000 + b'"}]'
+    chunks = (data[i : i + 100] for i in range(0, len(data), 100))
+    with pytest.raises(MalformedJsonError):
+        list(iter_json_array(chunks, max_element_chars=1000))
+
+
+def test_twelve_iterations_with_repeated_ids_count_each_object_once_in_its_lowest_iteration() -> None:
+    # Given 12 iterations; 5 objects of iteration 2 consolidated again (with other boxes) in iteration 12,
+    # whose folder sorts before iteration-2 and ends in "2" like it
+    objects, truth = _written(OutputPlan(TWELVE, repeats=5), chunk_size=333)
+
+    # When the output is parsed
+    detail = parse_job_output(objects, BUCKET, PREFIX, "category")
+    rows, warnings = _detail_as_truth(objects)
+
+    # Then every iteration matches the truth, numerically ordered, and nothing is reported twice
+    assert list(detail.iterations) == list(range(1, 13))
+    assert rows == truth.iterations
+    assert detail.iterations[2].human == 190 and detail.iterations[12].human == 20
+    assert detail.total("human") == 580 and detail.total("machine") == 666
+    assert detail.repeated_entries == 5
+    assert warnings == []
+    assert [(r.iteration, r.name) for r in detail.training_jobs] == truth.training_jobs
+    assert [r.iteration for r in detail.training_jobs] == list(range(4, 13))
+
+
+def test_a_job_without_auto_labeling_has_only_human_iterations() -> None:
+    objects, truth = _written(OutputPlan((IterationPlan(30), IterationPlan(45)), training=False))
+
+    detail = parse_job_output(objects, BUCKET, PREFIX, "category")
+
+    assert _detail_as_truth(objects) == (truth.iterations, [])
+    assert detail.total("machine") == 0 and detail.training_jobs == []
+
+
+def test_a_truncated_response_file_keeps_what_precedes_the_fault_and_says_so() -> None:
+    objects, truth = _written(OutputPlan((IterationPlan(20), IterationPlan(10, 5)), truncate_a_response_file=True))
+
+    rows, warnings = _detail_as_truth(objects)
+
+    # Iteration 1's second file held ids 10-19: only the first two survived
+    assert rows == truth.iterations and rows[1]["human"] == 10 + TRUNCATED_KEEPS
+    assert truth.truncated_file is not None
+    cut = objects.files[(BUCKET, PREFIX + truth.truncated_file)].rindex(b'"consolid')
+    assert warnings == [
+        f"{truth.truncated_file}: malformed JSON (Unterminated string starting at: char {cut}); "
+        f"{TRUNCATED_KEEPS} objects read before the fault were counted"
+    ]
+
+
+def test_an_object_labeled_by_humans_and_the_machine_counts_once_as_human() -> None:
+    objects, truth = _written(OutputPlan((IterationPlan(20), IterationPlan(5, 30)), in_both=3, malformed_auto_lines=2))
+
+    detail = parse_job_output(objects, BUCKET, PREFIX, "category")
+
+    assert detail.iterations[2].machine == 30 and detail.in_both == 3
+    assert detail.warnings == [
+        f"{truth.malformed_lines_file}: 2 malformed lines skipped (lines 2, 3)",
+        "3 objects are in both the human (consolidation) and the machine (auto-annotator) output; each is "
+        "counted as human (datasetObjectIds 0, 1, 2)",
+    ]
+
+
+def test_entries_and_files_out_of_place_are_named_and_skipped() -> None:
+    # Given a response file with an entry lacking its id and one lacking the label, a file outside any
+    # iteration folder, and an auto-annotator file with no iteration number two folders up
+    objects = MemoryObjects()
+    good = [consolidated_entry(1, 2), consolidated_entry(1, 1)]
+    entries = [*good, {"consolidatedAnnotation": {"content": {}}}, {"datasetObjectId": "2", "x": 1}]
+    objects.put(BUCKET, f"{PREFIX}{CONSOLIDATION}/iteration-3/2026-11-24_10:00:00.json", json.dumps(entries).encode())
+    objects.put(BUCKET, f"{PREFIX}{CONSOLIDATION}/stray.json", b"[]")
+    objects.put(BUCKET, f"{PREFIX}activelearning/x/latest/auto_annotator_output.txt", b"5 {}\n")
+
+    detail = parse_job_output(objects, BUCKET, PREFIX, "category")
+
+    assert {n: (c.human, c.human_boxes) for n, c in detail.iterations.items()} == {3: (1, 2)}
+    assert detail.repeated_entries == 1
+    assert detail.warnings == [
+        "annotations/consolidated-annotation/consolidation-response/stray.json: not in an iteration-<N> folder; "
+        "skipped",
+        "annotations/consolidated-annotation/consolidation-response/iteration-3/2026-11-24_10:00:00.json: 2 entries "
+        "without a datasetObjectId or a 'category' annotation; skipped",
+        "activelearning/x/latest/auto_annotator_output.txt: no iteration number two folders above it; skipped",
+    ]
+
+
+def test_response_files_are_streamed_not_read_whole() -> None:
+    objects, _ = _written(OutputPlan((IterationPlan(40),)), chunk_size=64)
+
+    parse_job_output(objects, BUCKET, PREFIX, "category")
+
+    assert len(objects.chunk_reads) == 2  # both response files, through iter_chunks (64-byte pieces)
