@@ -83,3 +83,7 @@ clean: ## Remove build output (.aws-sam); the environments stay
 	rm -rf .aws-sam
 
 # Further targets (demo, bench, ...) go below; give each a `## description` so `make help` lists it.
+
+.PHONY: demo
+demo: venv ## Run the seed experiment on the embedded emulator (no AWS account); reports land in out/ (ARGS="--seed 3 ...")
+	$(VENV)/bin/python -m local.demo $(ARGS)

@@ -62,7 +62,7 @@ def get_training_job_data(training_job_name: str) -> tuple[int, list[float]]:
         events = events + train_log["events"]
         next_token = train_log["nextForwardToken"]
     num_samples = 0
-    mAPs = []  # noqa: N806 (the notebook's name)
+    mAPs = []
     for event in events:
         msg = event["message"]
         if "Final configuration" in msg:
@@ -72,7 +72,7 @@ def get_training_job_data(training_job_name: str) -> tuple[int, list[float]]:
     return num_samples, mAPs
 
 
-def report(job_name: str, workdir: Path) -> dict[str, Any]:  # noqa: C901, PLR0915 (the notebook's cell, kept whole)
+def report(job_name: str, workdir: Path) -> dict[str, Any]:
     import json
 
     workdir.mkdir(parents=True, exist_ok=True)
@@ -80,7 +80,7 @@ def report(job_name: str, workdir: Path) -> dict[str, Any]:  # noqa: C901, PLR09
     shutil.rmtree("od_output_data", ignore_errors=True)
     os.makedirs("od_output_data/", exist_ok=False)  # noqa: PTH103 (the notebook's calls)
     s3 = boto3.client("s3")
-    S3_OUTPUT = (boto3.client("sagemaker").describe_labeling_job(LabelingJobName=job_name)["OutputConfig"]  # noqa: N806
+    S3_OUTPUT = (boto3.client("sagemaker").describe_labeling_job(LabelingJobName=job_name)["OutputConfig"]
                  ["S3OutputPath"].rstrip("/") + "/" + job_name)  # fmt: skip
 
     # Count number of human annotations in each class each iteration.
@@ -94,7 +94,7 @@ def report(job_name: str, workdir: Path) -> dict[str, Any]:  # noqa: C901, PLR09
     for consolidated_fname in glob.glob("od_output_data/consolidation-response/**", recursive=True):  # noqa: PTH207
         if consolidated_fname.endswith("json"):
             iter_id = int(consolidated_fname.split("/")[-2][-1])
-            iter_time = datetime.strptime(consolidated_fname.split("/")[-1], "%Y-%m-%d_%H:%M:%S.json")  # noqa: DTZ007
+            iter_time = datetime.strptime(consolidated_fname.split("/")[-1], "%Y-%m-%d_%H:%M:%S.json")
             if iter_id in consolidation_times:
                 consolidation_times[iter_id] = max(consolidation_times[iter_id], iter_time)
             else:
@@ -125,7 +125,7 @@ def report(job_name: str, workdir: Path) -> dict[str, Any]:  # noqa: C901, PLR09
             for annot_text in annots:
                 annot = json.loads(annot_text)
                 time_str = annot["category-metadata"]["creation-date"]
-                auto_time = datetime.strptime(time_str, "%Y-%m-%dT%H:%M:%S.%f")  # noqa: DTZ007
+                auto_time = datetime.strptime(time_str, "%Y-%m-%dT%H:%M:%S.%f")
                 n_boxes = len(annot["category"]["annotations"])
                 auto_nboxes[iter_id] += n_boxes
                 if iter_id in auto_times:
@@ -136,11 +136,11 @@ def report(job_name: str, workdir: Path) -> dict[str, Any]:  # noqa: C901, PLR09
     n_iters = max(len(auto_times), len(consolidation_times))
 
     training_data = _s3_ls_recursive(s3, S3_OUTPUT + "/training/")
-    training_sizes, training_mAPs, training_iters = [], [], []  # noqa: N806
+    training_sizes, training_mAPs, training_iters = [], [], []
     for line in training_data:
         if line.split("/")[-1] == "model.tar.gz":
             training_job_name = line.split("/")[-3]
-            n_samples, mAPs = get_training_job_data(training_job_name)  # noqa: N806
+            n_samples, mAPs = get_training_job_data(training_job_name)
             training_sizes.append(n_samples)
             training_mAPs.append(mAPs)
             training_iters.append(int(line.split("/")[-5]))
@@ -190,7 +190,7 @@ def report(job_name: str, workdir: Path) -> dict[str, Any]:  # noqa: C901, PLR09
         plt.grid(True)
         cmap = plt.get_cmap("coolwarm")
         n_all = len(training_sizes)
-        for iter_id_id, (iter_id, _size, mAPs) in enumerate(zip(training_iters, training_sizes, training_mAPs,  # noqa: N806
+        for iter_id_id, (iter_id, _size, mAPs) in enumerate(zip(training_iters, training_sizes, training_mAPs,
                                                                 strict=True)):  # fmt: skip
             plt.plot(mAPs, label=f"Iter {iter_id + 1}, auto", color=cmap(iter_id_id / max(1, (n_all - 1))))
             plt.legend()
@@ -200,4 +200,5 @@ def report(job_name: str, workdir: Path) -> dict[str, Any]:  # noqa: C901, PLR09
     png = io.BytesIO()
     plt.savefig(png, format="png")
     plt.close("all")
-    return {"human": sum(consolidated_nims.values()), "machine": sum(auto_nims.values()), "png_bytes": len(png.getvalue())}
+    human, machine = sum(consolidated_nims.values()), sum(auto_nims.values())
+    return {"human": human, "machine": machine, "png_bytes": len(png.getvalue())}

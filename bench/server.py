@@ -71,10 +71,12 @@ def main() -> None:
     host, port = server.get_host_and_port()
     endpoint = f"http://{host}:{port}"
     os.environ.update({"AWS_ENDPOINT_URL": endpoint, "AWS_REGION": REGION, "AWS_DEFAULT_REGION": REGION,
-                       **CREDENTIALS})  # fmt: skip
+                       "POWERTOOLS_TRACE_DISABLED": "1", **CREDENTIALS})  # fmt: skip
+    # stdout carries the ready line alone: whatever setup prints (handlers log to stdout) goes to the log.
+    channel, sys.stdout = sys.stdout, sys.stderr
     module, _, function = setup.partition(":")
     info = getattr(importlib.import_module(module), function)(args)
-    print(json.dumps({"endpoint": endpoint, "info": info}), flush=True)
+    print(json.dumps({"endpoint": endpoint, "info": info}), file=channel, flush=True)
     sys.stdin.read()  # serve until the parent closes our stdin
     server.stop()
 

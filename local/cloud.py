@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any, Protocol, Self
 
 import boto3
 from moto import mock_aws
+from moto.moto_api._internal import mock_random
 from moto.sqs.models import sqs_backends
 
 from local import s3_events
@@ -100,6 +101,7 @@ class LocalCloud:
         self.clock.__enter__()
         self._mock = mock_aws()
         self._mock.start()
+        mock_random.seed(self.seed)  # moto's version ids, request ids, ...: the same run twice looks the same
         _reset_service_caches()
         s3_events.install(self.new_id, self.faults.s3_event_dropped)
         self.session = boto3.Session(region_name=REGION)

@@ -87,6 +87,7 @@ class _Job:
     arn: str
     request: dict[str, Any]
     output: _Output
+    ordinal: int  # the order in which this emulator saw the job created
     task: JobTask | None = None
     lines: list[dict[str, Any]] = field(default_factory=list)
     run: ActiveLearningRun | None = None
@@ -95,7 +96,8 @@ class _Job:
     completed_iterations: int = 0
     human: int = 0
     machine: int = 0
-    labeled: list[tuple[Any, float, bool, int]] = field(default_factory=list)  # per object, once committed
+    # Per object once its iteration has ended: label, confidence, by a human?, iteration (0: not yet), when.
+    labeled: list[tuple[Any, float, bool, int, datetime | None]] = field(default_factory=list)
     models: list[str] = field(default_factory=list)  # S3 URIs of every model.tar.gz, in order
     stopping: bool = False
     finished: bool = False
@@ -154,7 +156,8 @@ class GroundTruth:
             return
         request = labeling_job.request
         bucket, prefix = _s3_parts(request["OutputConfig"]["S3OutputPath"].rstrip("/"))
-        job = _Job(labeling_job.name, labeling_job.arn, request, _Output(account, bucket, f"{prefix}/{labeling_job.name}/"))
+        output = _Output(account, bucket, f"{prefix}/{labeling_job.name}/")
+        job = _Job(labeling_job.name, labeling_job.arn, request, output, ordinal=len(self.jobs))
         self.jobs[job.name] = job
         self._update(job, status="Initializing")
         job.pending = self.timers.after(INITIALIZING, f"{job.name}: initialize", lambda: self._begin(job))
@@ -201,11 +204,12 @@ class GroundTruth:
             max_concurrent=int(human.get("MaxConcurrentTaskCount", 1000)),
             auto_labeling=algorithms is not None,
             initial_model=initial,
-            seed=stable_seed(str(self.seed), job.name),
+            # Not the job's name: gtchain puts a random incarnation in it, and the seed must fix the outcome.
+            seed=stable_seed(str(self.seed), str(job.ordinal)),
         )
         job.run = ActiveLearningRun(kit, identities, config)
         job.steps = job.run.iterations()
-        job.labeled = [(None, 0.0, False, 0)] * len(job.lines)
+        job.labeled = [(None, 0.0, False, 0, None)] * len(job.lines)
         if self.faults.output_delay(job.name) > timedelta(0):
             job.output.held = []
 
@@ -338,7 +342,7 @@ class GroundTruth:
                 label, confidence = iteration.machine.labels[row], float(iteration.machine.confidence[row])
                 entry = job.task.entry(label, confidence, human=False, created=now, size=self._size(job, index))
                 lines.append(f"{index} {json.dumps(entry)}")
-                job.labeled[index] = (label, confidence, False, number)
+                job.labeled[index] = (label, confidence, False, number, now)
                 intermediate.append(json.dumps({**job.lines[index], **entry}))
             job.machine += len(lines)
             job.output.put(
@@ -370,7 +374,7 @@ class GroundTruth:
                 label, confidence = iteration.human.labels[row], float(iteration.human.confidence[row])
                 entry = job.task.entry(label, confidence, human=True, created=now, size=size)
                 responses.append({"datasetObjectId": object_id, "consolidatedAnnotation": {"content": entry}})
-                job.labeled[index] = (label, confidence, True, number)
+                job.labeled[index] = (label, confidence, True, number, now)
                 intermediate.append(json.dumps({**job.lines[index], **entry}))
             job.human += len(iteration.human.index)
             consolidated = "annotations/consolidated-annotation"
@@ -439,10 +443,10 @@ class GroundTruth:
     def _write_output_manifest(self, job: _Job) -> None:
         assert job.task is not None
         lines = []
-        for index, (label, confidence, human, number) in enumerate(job.labeled):
-            if number == 0:
+        for index, (label, confidence, human, number, created) in enumerate(job.labeled):
+            if number == 0 or created is None:
                 continue
-            entry = job.task.entry(label, confidence, human=human, created=self.clock.now(), size=self._size(job, index))
+            entry = job.task.entry(label, confidence, human=human, created=created, size=self._size(job, index))
             lines.append(json.dumps({**job.lines[index], **entry}))
         job.output.put("manifests/output/output.manifest", ("\n".join(lines) + "\n").encode() if lines else b"")
 

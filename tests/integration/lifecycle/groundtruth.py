@@ -23,13 +23,16 @@ def output_key(job_name: str) -> str:
 
 def label(job_name: str, index: int, human: bool) -> dict[str, Any]:
     """A bounding-box label whose metadata names the job that made it (what the results are checked by)."""
-    return {
-        ATTRIBUTE: {"image_size": [{"width": 640, "height": 480, "depth": 3}],
-                    "annotations": [{"class_id": 0, "left": index, "top": 10, "width": 50, "height": 40}]},
-        f"{ATTRIBUTE}-metadata": {"objects": [{"confidence": 0.9}], "class-map": {"0": "Bird"},
-                                  "type": "groundtruth/object-detection", "human-annotated": "yes" if human else "no",
-                                  "creation-date": "2026-11-24T10:00:00.000000", "job-name": f"labeling-job/{job_name}"},
+    box = {"class_id": 0, "left": index, "top": 10, "width": 50, "height": 40}
+    metadata = {
+        "objects": [{"confidence": 0.9}], "class-map": {"0": "Bird"}, "type": "groundtruth/object-detection",
+        "human-annotated": "yes" if human else "no", "creation-date": "2026-11-24T10:00:00.000000",
+        "job-name": f"labeling-job/{job_name}",
     }  # fmt: skip
+    return {
+        ATTRIBUTE: {"image_size": [{"width": 640, "height": 480, "depth": 3}], "annotations": [box]},
+        f"{ATTRIBUTE}-metadata": metadata,
+    }
 
 
 def write_output(stack: Stack, job_name: str, *, machine: int = 0) -> None:

@@ -51,7 +51,9 @@ def test_a_manifest_overlapping_an_earlier_one_skips_the_overlap_and_costs_exact
     assert skipped == [{"object": i + 1, "source-ref": _image(10 + i), "labeledInRound": 1} for i in range(10)]
     # And its worst case is lower by exactly the skipped objects' worst case: $3.76 - $1.88
     pricing = pricing_for(ChainSpec.model_validate(spec_document))
-    assert record.worst_case_usd == pricing.worst_case_usd(20) - pricing.worst_case_usd(10) == pricing.worst_case_usd(10)
+    assert (
+        record.worst_case_usd == pricing.worst_case_usd(20) - pricing.worst_case_usd(10) == pricing.worst_case_usd(10)
+    )
     # And the budget saw the smaller round: $3.76 spent + $3.76 would exceed $6, + $1.88 does not
     assert stack.ports.store.get_chain("birds").state == "active"  # type: ignore[union-attr]
     [started] = of_type(stack.published(), "Round Started")

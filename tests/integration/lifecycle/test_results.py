@@ -66,10 +66,13 @@ def test_results_in_input_order_across_three_rounds_with_a_retried_round(
 def test_results_wait_for_the_output_and_the_reconciler_writes_them(
     stack: Stack, spec_document: dict[str, Any]
 ) -> None:
-    # Given a one-round chain whose job completed before Ground Truth wrote its output manifest
+    # Given a one-round chain whose job completed before Ground Truth wrote its output manifest (the first
+    # object comes with an old label, which the new one replaces)
     spec_document.update(rounds=1, baseline=False)
     drop(stack, "chains/birds/chain.json", json.dumps(spec_document))
-    drop(stack, "chains/birds/inbox/birds.manifest", manifest_lines(5))
+    first, *rest = manifest_lines(5).splitlines()
+    first = json.dumps(json.loads(first) | {"category": {"annotations": []}, "team": "vision"})
+    drop(stack, "chains/birds/inbox/birds.manifest", "\n".join([first, *rest]) + "\n")
     job = round_job(1)
     complete(stack, job, output=False)
 
@@ -88,7 +91,9 @@ def test_results_wait_for_the_output_and_the_reconciler_writes_them(
 
     # Then the reconciler writes the results, that object without a label, and announces them once
     lines = results(stack, "birds", "birds.manifest")
-    assert [("category" in line) for line in lines] == [True, True, False, True, True]
+    assert [("category-metadata" in line) for line in lines] == [True, True, False, True, True]
+    assert lines[0]["team"] == "vision" and lines[0]["category"]["annotations"] != []
+    assert labeled_by(lines[0]) == job
     [completed] = of_type(stack.published(), "Manifest Completed")
     assert completed["unlabeled"] == 1 and completed["objects"] == 5
     assert status(stack, "birds")["manifests"][0]["status"] == "completed"

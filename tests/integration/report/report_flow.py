@@ -60,8 +60,11 @@ def put_training_logs(truth: Truth) -> None:
         logs.create_log_stream(logGroupName=TRAINING_LOG_GROUP, logStreamName=stream)
         values = [round(0.05 * iteration + 0.1 * epoch, 4) for epoch in range(3)]
         messages = training_log_messages(100 * iteration, values)
-        events = [{"timestamp": now + i, "message": m} for i, m in enumerate(messages)]
-        logs.put_log_events(logGroupName=TRAINING_LOG_GROUP, logStreamName=stream, logEvents=events)
+        logs.put_log_events(
+            logGroupName=TRAINING_LOG_GROUP,
+            logStreamName=stream,
+            logEvents=[{"timestamp": now + i, "message": m} for i, m in enumerate(messages)],
+        )
 
 
 @dataclass

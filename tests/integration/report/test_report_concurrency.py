@@ -64,7 +64,12 @@ def test_two_reporters_at_once_converge_on_a_chain_report_with_both_jobs(
     # lacked the other's) until the other has written the chain report
     ports = aws_report_ports(report_stack.settings)
     listed, other_done = threading.Event(), threading.Event()
-    late_objects = PausingObjects(ports.objects, lambda: (listed.set(), other_done.wait(timeout=60)))
+
+    def stall() -> None:
+        listed.set()
+        other_done.wait(timeout=60)
+
+    late_objects = PausingObjects(ports.objects, stall)
     late_ports = ReportPorts(late_objects, ports.labeling, ports.logs, ports.store, ports.publisher,
                              ports.reports_bucket)  # fmt: skip
     outcomes: dict[str, str] = {}

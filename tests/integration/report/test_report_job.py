@@ -9,6 +9,7 @@ from typing import Any
 import boto3
 import pytest
 
+from functions.report import app as report_app
 from gtchain.report.__main__ import EXIT_TRY_LATER, main
 from gtchain.report.run import OutputNotReadyError
 from tests.fixtures.job_outputs import (
@@ -32,7 +33,7 @@ from tests.integration.report.report_flow import (
     without_generated_at,
     write_output,
 )
-from tests.support import DATA_BUCKET, REGION, Stack
+from tests.support import DATA_BUCKET, REGION, LambdaContext, Stack, load_event
 
 PNG = b"\x89PNG\r\n\x1a\n"
 
@@ -276,3 +277,22 @@ def test_counters_that_disagree_with_the_files_are_reported_both_ways(report_sta
         "objects and cost follow the counters, iterations follow the files",
         "training job team-birds-8-train-2 (iteration 2) has no log in CloudWatch; no curve",
     ]
+
+
+def test_the_sample_event_is_reported_as_delivered(report_stack: Stack) -> None:
+    # Given the job events/round-completed.json names, tagged as the chain service tags it, with its output
+    event = load_event("round-completed.json")
+    name = event["detail"]["jobName"]
+    tags = {"gtchain:chain-id": "birds", "gtchain:incarnation": "a1b2c3", "gtchain:round": "1", "gtchain:role": "round"}
+    report_stack.sagemaker.create_labeling_job(
+        **labeling_request(name, f"s3://{DATA_BUCKET}/chains/birds/jobs", tags=tags)
+    )
+    truth = write_output(name, OutputPlan((IterationPlan(650), IterationPlan(0, 600))), curves=False)
+    complete_job(name, truth.counters, final_model=event["detail"]["finalModelArn"])
+
+    # When the sample event reaches the function unchanged
+    result = dict(report_app.lambda_handler(event, LambdaContext()))
+
+    # Then the job is reported at the cost the chain service announced
+    assert result["action"] == "reported" and result["summaryUri"].endswith(f"/reports/{name}/summary.json")
+    assert read_json(report_stack, reports_key(name))["cost"]["totalUsd"] == event["detail"]["costUsd"] == "170.20"

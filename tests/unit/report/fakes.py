@@ -1,7 +1,7 @@
 """In-memory stand-ins for the reporter's ports (unit tests: no AWS)."""
 
 import io
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import IO
 
 from gtchain.logic.ports import ObjectInfo
@@ -19,7 +19,7 @@ class MemoryObjects:
     def put(self, bucket: str, key: str, body: bytes, content_type: str = "") -> None:
         self.files[(bucket, key)] = body
 
-    def writer(self, bucket: str):  # type: ignore[no-untyped-def]
+    def writer(self, bucket: str) -> Callable[[str, bytes], None]:
         return lambda key, body: self.put(bucket, key, body)
 
     def head(self, bucket: str, key: str, version: str | None = None) -> ObjectInfo | None:

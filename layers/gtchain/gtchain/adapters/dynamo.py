@@ -359,11 +359,11 @@ class DynamoChainStore:
         round is still queued."""
         chain_id = round_record.chain_id
         jobs = ", ".join(j.name for j in (round_record.job, round_record.baseline) if j is not None)
-        skipped = f"; {round_record.skipped_objects} object(s) skipped as already labeled" * bool(
-            round_record.skipped_objects
-        )
+        skipped = round_record.skipped_objects
+        if skipped:
+            jobs += f"; {skipped} object(s) skipped as already labeled"
         transition = Transition(event="round claimed", round=round_record.number,
-                                detail=f"attempt {round_record.attempt}: {jobs}{skipped}")  # fmt: skip
+                                detail=f"attempt {round_record.attempt}: {jobs}")  # fmt: skip
         return self._transact([
             self._meta_update(chain_id, ["active_round = :n"],
                               {":n": round_record.number, ":zero": 0, ":active": ChainState.ACTIVE.value},

@@ -109,7 +109,8 @@ def _index_labels(
     ports: Ports, record: RoundRecord, attribute: str, labels: IO[bytes], where: dict[bytes, int],
     needed: set[bytes] | None,
 ) -> None:  # fmt: skip
-    """Append the round's labels to `labels`; `where` maps each object's digest to its label's offset."""
+    """Append the round's labels to `labels`, one line each: the label's JSON members without the braces, ready
+    to be appended to an input line. `where` maps each object's digest to its label's offset."""
     if record.job is None:
         return  # a round completed without a job labeled nothing itself
     location = parse_s3_uri(_output_uri(ports, record))
@@ -128,7 +129,7 @@ def _index_labels(
         label = {name: obj[name] for name in names if name in obj}
         if label:
             where[digest] = labels.seek(0, 2)
-            labels.write(json.dumps(label, ensure_ascii=False).encode() + b"\n")
+            labels.write(json.dumps(label, ensure_ascii=False)[1:-1].encode() + b"\n")
 
 
 def write_results(
@@ -152,18 +153,27 @@ def write_results(
             location = parse_s3_uri(record.input_uri)
             assert location is not None
             for index, line in enumerate(ports.objects.iter_lines(*location)):
-                obj: dict[str, Any] = json.loads(line)
-                offset = where.get(digests[index * DIGEST_SIZE : (index + 1) * DIGEST_SIZE])
-                if offset is not None:
-                    labels.seek(offset)
-                    obj.update(json.loads(labels.readline()))
                 summary.objects += 1
-                if attribute not in obj:
+                offset = where.get(digests[index * DIGEST_SIZE : (index + 1) * DIGEST_SIZE])
+                if offset is None:
                     summary.unlabeled += 1
-                results.write(json.dumps(obj, ensure_ascii=False).encode() + b"\n")
+                    results.write(line.rstrip() + b"\n")
+                    continue
+                labels.seek(offset)
+                results.write(_labeled_line(line.rstrip(), labels.readline().rstrip(b"\n"), attribute) + b"\n")
         results.seek(0)
         ports.objects.upload(bucket, key, results, "application/x-ndjson")
     return summary
+
+
+def _labeled_line(line: bytes, members: bytes, attribute: str) -> bytes:
+    """The input line (a JSON object, validated when queued) with the label's members appended. Parsed only
+    when the input may already carry the attribute, so the new label replaces the old one."""
+    if json.dumps(attribute).encode() not in line:
+        return line[:-1] + b", " + members + b"}"
+    obj: dict[str, Any] = json.loads(line)
+    obj.update(json.loads(b"{" + members + b"}"))
+    return json.dumps(obj, ensure_ascii=False).encode()
 
 
 def _announce(ports: Ports, manifest: ManifestRecord, own: list[RoundRecord], summary: ResultsSummary) -> None:

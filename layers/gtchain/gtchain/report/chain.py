@@ -199,7 +199,7 @@ def rebuild_chain_report(
         objects.put(bucket, prefix + SUMMARY, summary.to_json(), "application/json")
         again = _list_summaries(objects, bucket, chain_id)
         if again == listed:
-            return {f"chain{name}Uri": f"s3://{bucket}/{prefix}{file}"
-                    for name, file in (("Summary", SUMMARY), ("Report", FIGURE), ("Html", HTML))}  # fmt: skip
+            uri = f"s3://{bucket}/{prefix}"
+            return {"chainSummaryUri": uri + SUMMARY, "chainReportUri": uri + FIGURE, "chainHtmlUri": uri + HTML}
         listed = again
     raise TransientError(f"chain {chain_id}: job summaries kept changing over {MAX_PASSES} rebuilds")

@@ -1,7 +1,7 @@
 """Report one labeling job: the one function behind both the report Lambda and `python -m gtchain.report`."""
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -73,7 +73,7 @@ class OutputNotReadyError(TransientError):
 @dataclass(frozen=True)
 class ReportOutcome:
     summary: JobSummary
-    uris: dict[str, str] = field(default_factory=dict)
+    uris: dict[str, str]
 
 
 def chain_context(description: dict[str, Any]) -> ChainContext | None:
@@ -145,20 +145,20 @@ def report_job(
     if description is None:
         raise JobNotReportableError(f"no labeling job named {job_name}")
     context = chain_context(description)
-    if out is None and (context is None or ports.reports_bucket is None):
-        raise JobNotReportableError(f"labeling job {job_name} is not a gtchain round or baseline")
-    summary = build_job_summary(ports, description, overrides, now)
-    sink = out
-    if sink is None:
-        assert context is not None and ports.reports_bucket is not None
-        sink = S3Sink(ports.objects, ports.reports_bucket, job_report_prefix(context.chain_id, summary.job_name))
-    # The figure first: a summary.json that exists always has its figure beside it.
-    uris = {"reportUri": sink.write(FIGURE, job_figure(summary), "image/png")}
-    uris["summaryUri"] = sink.write(SUMMARY, summary.to_json(), "application/json")
+    chain: tuple[ChainContext, str] | None = None  # the chain whose report this job joins, and its bucket
     if out is None:
-        assert context is not None and ports.reports_bucket is not None
-        uris |= rebuild_chain_report(ports.objects, ports.reports_bucket, context.chain_id, now)
-        _announce(ports, context, summary, uris)
+        if context is None or ports.reports_bucket is None:
+            raise JobNotReportableError(f"labeling job {job_name} is not a gtchain round or baseline")
+        chain = (context, ports.reports_bucket)
+        prefix = job_report_prefix(context.chain_id, description["LabelingJobName"])
+        out = S3Sink(ports.objects, ports.reports_bucket, prefix)
+    summary = build_job_summary(ports, description, overrides, now)
+    # The figure first: a summary.json that exists always has its figure beside it.
+    uris = {"reportUri": out.write(FIGURE, job_figure(summary), "image/png")}
+    uris["summaryUri"] = out.write(SUMMARY, summary.to_json(), "application/json")
+    if chain is not None:
+        uris |= rebuild_chain_report(ports.objects, chain[1], chain[0].chain_id, now)
+        _announce(ports, chain[0], summary, uris)
     return ReportOutcome(summary, uris)
 
 

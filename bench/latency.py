@@ -1,0 +1,187 @@
+"""Event to action: what one invocation costs once its event arrives.
+
+- Advance, in-process against moto (mock_aws), as the tests drive it: the latency of each Completed event,
+  p50 and p95 over EVENTS chains, for "starts the next round" and "starts the next round and its baseline".
+- Start on a 2,500-line and a 100,000-line manifest: moto runs as a server in its own process, so the
+  handler's peak RSS is its own (validation streams the manifest: it must not grow with it).
+
+`python -m bench.latency <result-file> advance <baseline: 0|1>` and `... start <key> <version>` are the
+measured children; `bench.latency:setup_start` prepares the server.
+"""
+
+import json
+import os
+import statistics
+import time
+from typing import Any
+
+from bench.proc import ROOT, Child, child_main, peak_rss_mb, run_child
+from bench.report import Row
+from bench.server import moto_server
+
+EVENTS = 200
+ROUNDS = 10  # per chain in the advance runs: each Completed event but the last starts the next round
+LINES_PER_ROUND = 10  # the advance handler never reads the manifest
+START_SIZES = (2_500, 100_000)
+START_RUNS = 3  # fresh interpreters per size, each on its own chain (a repeated manifest is a duplicate)
+TARGET_ADVANCE_P50_MS = 25.0
+TARGET_START_PEAK_MB = 200.0
+
+_ENV = {
+    "POWERTOOLS_SERVICE_NAME": "gtchain", "POWERTOOLS_METRICS_NAMESPACE": "gtchain", "LOG_LEVEL": "INFO",
+    # Tracing off as in the tests: there is no X-Ray daemon here.
+    "POWERTOOLS_TRACE_DISABLED": "1",
+}  # fmt: skip
+
+
+def _spec(baseline: bool) -> dict[str, Any]:
+    spec: dict[str, Any] = json.loads((ROOT / "tests" / "data" / "chain.json").read_text())
+    spec["baseline"] = baseline
+    return spec
+
+
+def _percentile(samples: list[float], share: float) -> float:
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
+
+
+# ---- advance, in-process ----------------------------------------------------------------------------
+
+
+def _advance(with_baseline: bool) -> dict[str, Any]:
+    """Chains of ROUNDS rounds, each in a fresh moto: moto's TransactWriteItems copies the whole table, so
+    one table holding every chain would time moto's growth, not the handler."""
+    from moto import mock_aws
+
+    from gtchain.adapters import aws_ports, clients
+    from gtchain.logic.labeling_request import TAG_ROLE, TAG_ROUND
+    from local import moto_labeling
+    from tests.integration.chain.flow import advance, drop, finish_job, jobs, manifest_lines, model_arn
+    from tests.support import create_stack
+
+    def current_job(number: int) -> str:
+        for job in jobs().values():
+            tags = {t["Key"]: t["Value"] for t in job.tags}
+            if tags[TAG_ROLE] == "round" and tags[TAG_ROUND] == str(number):
+                return job.name
+        raise RuntimeError(f"no job for round {number}")
+
+    moto_labeling.install()
+    spec = _spec(with_baseline)
+    spec["rounds"] = ROUNDS
+    latencies: list[float] = []
+    while len(latencies) < EVENTS:
+        with mock_aws():
+            clients.reset()
+            aws_ports.cache_clear()
+            stack = create_stack()
+            os.environ.update({k: str(v) for k, v in stack.settings.model_dump(by_alias=True).items()})
+            drop(stack, "chains/birds/chain.json", json.dumps(spec))
+            drop(stack, "chains/birds/inbox/birds.manifest", manifest_lines(ROUNDS * LINES_PER_ROUND))
+            for number in range(1, min(ROUNDS, EVENTS - len(latencies) + 1)):
+                name = current_job(number)
+                finish_job(name, human=4, machine=6, model=model_arn(f"birds-r{number}"))
+                started = time.perf_counter()
+                outcome = advance(name, "Completed")
+                latencies.append((time.perf_counter() - started) * 1000)
+                started_jobs = [j for j in jobs().values() if f"-r{number + 1}" in j.name]
+                if outcome["action"] != "applied" or len(started_jobs) != (2 if with_baseline else 1):
+                    raise RuntimeError(f"{name}: {outcome}; started {[j.name for j in started_jobs]}")
+    return {"latencies_ms": latencies}
+
+
+# ---- start, against moto in its own process --------------------------------------------------------
+
+
+def setup_start(args: list[str]) -> dict[str, Any]:
+    """In the server's process: a stack, one chain per measured run, each with its manifest uploaded."""
+    from tests.integration.chain.flow import drop, manifest_lines
+    from tests.support import create_stack
+
+    stack = create_stack()
+    os.environ.update({k: str(v) for k, v in stack.settings.model_dump(by_alias=True).items()})
+    spec = json.dumps(_spec(True))
+    runs: dict[str, list[dict[str, str]]] = {}
+    for lines in map(int, args):
+        body = manifest_lines(lines)
+        for run in range(START_RUNS):
+            chain = f"lines-{lines}-{run}"
+            drop(stack, f"chains/{chain}/chain.json", spec)
+            key = f"chains/{chain}/inbox/birds.manifest"
+            runs.setdefault(str(lines), []).append({"key": key, "version": stack.put(key, body),
+                                                    "bytes": str(len(body))})  # fmt: skip
+    settings = {k: str(v) for k, v in stack.settings.model_dump(by_alias=True).items()}
+    return {"runs": runs, "settings": settings}
+
+
+def _start(key: str, version: str) -> dict[str, Any]:
+    from functions.start import app
+    from tests.integration.chain.flow import object_created
+    from tests.support import LambdaContext
+
+    event = object_created(key, version)
+    imported = peak_rss_mb()
+    started = time.perf_counter()
+    outcome = app.lambda_handler(event, LambdaContext())
+    elapsed = time.perf_counter() - started
+    if outcome["action"] != "queued":
+        raise RuntimeError(f"{key}: {outcome}")
+    return {"seconds": elapsed, "rss_after_imports_mb": imported}
+
+
+def _child(args: list[str]) -> dict[str, Any]:
+    if args[0] == "advance":
+        return _advance(args[1] == "1")
+    return _start(args[1], args[2])
+
+
+# ---- the parent --------------------------------------------------------------------------------------
+
+
+def _advance_rows() -> list[Row]:
+    rows = []
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "PYTHONPATH": str(ROOT), "AWS_REGION": "us-east-1",
+           "AWS_DEFAULT_REGION": "us-east-1", "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
+           **_ENV}  # fmt: skip
+    for with_baseline, what in ((False, "starts the next round"), (True, "starts the next round and its baseline")):
+        child = run_child("bench.latency", "advance", str(int(with_baseline)), env=env,
+                          log_name=f"advance-{int(with_baseline)}")  # fmt: skip
+        samples = child.result["latencies_ms"]
+        p50, p95 = statistics.median(samples), _percentile(samples, 0.95)
+        rows.append(Row("event to action", f"advance, Completed event that {what} (p50 / p95 of {len(samples)})",
+                        f"{p50:.1f} / {p95:.1f} ms", f"p50 < {TARGET_ADVANCE_P50_MS:.0f} ms",
+                        p50 < TARGET_ADVANCE_P50_MS, {"p50_ms": p50, "p95_ms": p95, "samples_ms": samples}))  # fmt: skip
+    return rows
+
+
+def _start_rows() -> list[Row]:
+    rows = []
+    with moto_server("bench.latency:setup_start", *map(str, START_SIZES)) as server:
+        env = server.client_environment(**server.info["settings"], PYTHONPATH=str(ROOT), **_ENV)
+        for lines in START_SIZES:
+            children: list[Child] = [
+                run_child("bench.latency", "start", run["key"], run["version"], env=env, log_name=f"start-{lines}")
+                for run in server.info["runs"][str(lines)]
+            ]
+            seconds = statistics.median(c.result["seconds"] for c in children)
+            peak = max(c.peak_rss_mb for c in children)
+            imported = max(c.result["rss_after_imports_mb"] for c in children)
+            targeted = lines == max(START_SIZES)
+            size_mb = int(server.info["runs"][str(lines)][0]["bytes"]) / 1e6
+            rows.append(Row(
+                "event to action", f"start, {lines:,}-line manifest ({size_mb:.1f} MB): time, peak RSS",
+                f"{seconds * 1000:.0f} ms, {peak:.0f} MB ({imported:.0f} MB after imports)",
+                f"peak < {TARGET_START_PEAK_MB:.0f} MB" if targeted else "",
+                peak < TARGET_START_PEAK_MB if targeted else None,
+                {"lines": lines, "seconds": seconds, "peak_rss_mb": peak, "rss_after_imports_mb": imported,
+                 "runs": [{"seconds": c.result["seconds"], "peak_rss_mb": c.peak_rss_mb} for c in children]},
+            ))  # fmt: skip
+    return rows
+
+
+def measure() -> list[Row]:
+    return _advance_rows() + _start_rows()
+
+
+if __name__ == "__main__":
+    child_main(_child)

@@ -1,0 +1,70 @@
+"""Nothing lost when S3 events are: the reconciler compares each chain's inbox and chain.json with the table."""
+
+import json
+from typing import Any
+from unittest import mock
+
+import pytest
+from botocore.exceptions import ClientError
+
+from gtchain.adapters.sagemaker import SageMakerLabeling
+from gtchain.logic.reconcile import ReconcileError, reconcile_all
+from tests.integration.chain.flow import drop, jobs, manifest_lines, reconcile
+from tests.integration.lifecycle.groundtruth import input_lines, round_job, status
+from tests.support import Stack
+
+
+def test_a_manifest_whose_s3_event_was_lost_is_picked_up_within_one_period(
+    stack: Stack, spec_document: dict[str, Any]
+) -> None:
+    # Given a chain, and a manifest uploaded whose Object Created event never arrived
+    drop(stack, "chains/birds/chain.json", json.dumps(spec_document))
+    manifest = manifest_lines(20)
+    stack.put("chains/birds/inbox/lost.manifest", manifest)
+    assert jobs() == {}
+
+    # When the reconciler runs
+    reconcile()
+
+    # Then the manifest is queued and its first round runs, exactly once
+    assert [json.dumps(line) for line in input_lines(stack, round_job(1))] == manifest.splitlines()[:10]
+    assert [m["name"] for m in status(stack, "birds")["manifests"]] == ["lost.manifest"]
+    reconcile()
+    assert len(jobs()) == 1 and len(stack.ports.store.list_rounds("birds")) == 2
+
+
+def test_a_chain_json_whose_s3_event_was_lost_is_applied_by_the_reconciler(
+    stack: Stack, spec_document: dict[str, Any]
+) -> None:
+    drop(stack, "chains/birds/chain.json", json.dumps(spec_document))
+    drop(stack, "chains/birds/inbox/birds.manifest", manifest_lines(20))
+    stack.put("chains/birds/chain.json", json.dumps(spec_document | {"state": "stopped"}))
+
+    reconcile()
+
+    assert [job.status for job in jobs().values()] == ["Stopping"]
+    assert status(stack, "birds")["state"] == "stopped"
+
+
+def test_one_chain_that_cannot_be_reconciled_does_not_hold_up_the_others(
+    stack: Stack, spec_document: dict[str, Any]
+) -> None:
+    # Given a chain whose running job cannot be described (SageMaker keeps failing), and another chain
+    # with a manifest whose event was lost
+    drop(stack, "chains/alpha/chain.json", json.dumps(spec_document))
+    drop(stack, "chains/alpha/inbox/a.manifest", manifest_lines(20))
+    drop(stack, "chains/beta/chain.json", json.dumps(spec_document))
+    stack.put("chains/beta/inbox/b.manifest", manifest_lines(20))
+    original = SageMakerLabeling.describe_job
+    failure = ClientError({"Error": {"Code": "InternalFailure"}, "ResponseMetadata": {"HTTPStatusCode": 500}}, "x")
+
+    def describe(self: SageMakerLabeling, name: str) -> dict[str, Any] | None:
+        if "-alpha-" in name:
+            raise failure
+        return original(self, name)
+
+    # When the reconciler runs, it repairs the other chain and then fails (so the run is retried and alarmed)
+    with mock.patch.object(SageMakerLabeling, "describe_job", describe), pytest.raises(ReconcileError, match="alpha"):
+        reconcile_all(stack.ports)
+
+    assert any("-beta-" in job.name for job in jobs().values())
