@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from moto import mock_aws
 
-from gtchain.adapters import aws_ports, clients
+from gtchain.adapters import forget_clients
 from local import moto_labeling
 from tests.support import REGION, ROOT, Stack, create_stack
 
@@ -28,14 +28,12 @@ def stack(monkeypatch: pytest.MonkeyPatch) -> Iterator[Stack]:
     """A fresh embedded AWS per test, with the handlers' environment set as template.yaml sets it."""
     moto_labeling.install()
     with mock_aws():
-        clients.reset()
-        aws_ports.cache_clear()
+        forget_clients()
         created = create_stack()
         for name, value in created.settings.model_dump(by_alias=True).items():
             monkeypatch.setenv(name, str(value))
         yield created
-    clients.reset()
-    aws_ports.cache_clear()
+    forget_clients()
 
 
 @pytest.fixture

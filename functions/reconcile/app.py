@@ -1,5 +1,6 @@
 """Reconcile: scheduled; repairs what lost events would leave behind."""
 
+from dataclasses import asdict
 from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
@@ -18,9 +19,9 @@ from gtchain.observability import logger, metrics, tracer
 @tracer.capture_lambda_handler(capture_response=False)
 @event_parser(model=EventBridgeModel)
 def lambda_handler(event: EventBridgeModel, context: LambdaContext) -> dict[str, Any]:
-    repairs = reconcile_all(aws_ports(Settings.from_env()))
-    metrics.add_metric(name="Reconcile.OutcomesApplied", unit=MetricUnit.Count, value=len(repairs.outcomes_applied))
-    metrics.add_metric(name="Reconcile.Launched", unit=MetricUnit.Count, value=len(repairs.launched))
-    logger.info("reconciled", extra={"chains": repairs.chains, "applied": repairs.outcomes_applied,
-                                     "launched": repairs.launched})  # fmt: skip
-    return {"chains": repairs.chains, "applied": repairs.outcomes_applied, "launched": repairs.launched}
+    summary = asdict(reconcile_all(aws_ports(Settings.from_env())))
+    for name, repaired in summary.items():
+        if isinstance(repaired, list):  # one metric per kind of repair, e.g. Reconcile.outcomes_applied
+            metrics.add_metric(name=f"Reconcile.{name}", unit=MetricUnit.Count, value=len(repaired))
+    logger.info("reconciled", extra=summary)
+    return summary

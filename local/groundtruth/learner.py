@@ -34,6 +34,7 @@ PAD = MAX_BOXES + 2
 _BOX_OFFSET = np.array([0.5, 0.5, 0.3, 0.3])
 _BOX_SCALE = 4.0
 DECODER_MIN_SAMPLES_PER_OUTPUT = 4
+TYPICAL_BOX = 0.3  # a box side of this fraction of the image scales the expected error to about 1
 
 Gradient = Callable[[FloatArray, IntArray], FloatArray]
 
@@ -339,11 +340,17 @@ class Detector:
         return BoxLabels(boxes, classes, count_probs.argmax(axis=1) + 1, confidence)
 
     def _confidence(self, inputs: FloatArray, outputs: FloatArray) -> FloatArray:
-        """How sure the count head is, discounted by how badly the predicted boxes explain the features
-        (the residual measures the object's noise, relative to the typical training object's)."""
-        count_probs, _, _ = self._heads(outputs)
+        """Will this object's boxes reach the target IoU? The count head's certainty, discounted by the
+        expected box error relative to box size: the residual of the features the predicted boxes do not
+        explain measures the object's noise, and the same error costs a small box more IoU than a large one."""
+        count_probs, geometry, _ = self._heads(outputs)
         residual = ((inputs[:, :-1] - _with_bias(outputs) @ self.decoder) ** 2).mean(axis=1)
-        result: FloatArray = count_probs.max(axis=1) * self.typical_residual / (self.typical_residual + residual)
+        boxes = _decode_geometry(geometry)
+        counts = count_probs.argmax(axis=1) + 1
+        present = np.arange(MAX_BOXES) < counts[:, None]
+        smallest = np.where(present, np.minimum(boxes[..., 2], boxes[..., 3]), np.inf).min(axis=1)
+        error = np.sqrt(residual / max(self.typical_residual, 1e-12)) * TYPICAL_BOX / np.maximum(smallest, 0.02)
+        result: FloatArray = count_probs.max(axis=1) / (1.0 + error**2)
         return result
 
     def predict(self, features: FloatArray) -> BoxLabels:

@@ -214,12 +214,12 @@ def test_a_lost_completed_event_is_repaired_by_the_reconciler(running: Stack) ->
 
     repaired = reconcile()
 
-    assert repaired["applied"] == [first]
+    assert repaired["outcomes_applied"] == [first]
     record = running.ports.store.get_round("birds", 1)
     assert record is not None and record.job is not None and "trained no model" in (record.job.note or "")
     [second] = [j for j in jobs().values() if j.name != first]
     assert "InitialActiveLearningModelArn" not in second.request["LabelingJobAlgorithmsConfig"]
-    assert reconcile()["applied"] == []
+    assert reconcile()["outcomes_applied"] == []
 
 
 def test_events_for_unknown_or_foreign_jobs_are_ignored(running: Stack) -> None:

@@ -63,7 +63,7 @@ def test_the_state_change_sample_as_is_names_an_unknown_job(started: Stack) -> N
 
 def test_the_schedule_sample(started: Stack) -> None:
     result = reconcile_app.lambda_handler(load_event("scheduled-reconcile.json"), LambdaContext())
-    assert result["chains"] == 1 and result["applied"] == []
+    assert result["chains"] == 1 and result["outcomes_applied"] == []
 
 
 def test_a_malformed_event_raises_so_the_on_failure_destination_keeps_it(stack: Stack) -> None:

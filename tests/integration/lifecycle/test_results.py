@@ -80,7 +80,7 @@ def test_results_wait_for_the_output_and_the_reconciler_writes_them(
     assert "Contents" not in stack.s3.list_objects_v2(Bucket=DATA_BUCKET, Prefix="chains/birds/results/")
     [manifest] = status(stack, "birds")["manifests"]
     assert manifest["status"] == "writing results" and manifest["roundsCompleted"] == 1
-    assert reconcile()["applied"] == []  # nothing to apply: the output is still missing
+    assert reconcile()["outcomes_applied"] == []  # nothing to apply: the output is still missing
 
     # When the output appears, without the one object Ground Truth could not label
     write_output(stack, job)

@@ -21,3 +21,13 @@ def aws_ports(settings: Settings) -> Ports:
         labeling=SageMakerLabeling(),
         publisher=AwsPublisher(settings.event_bus_name, settings.topic_arn),
     )
+
+
+def forget_clients() -> None:
+    """Drop every cached client and wiring: tests and the emulator switch endpoints and credentials."""
+    from gtchain.adapters import clients
+    from gtchain.adapters.report import aws_report_ports
+
+    clients.reset()
+    aws_ports.cache_clear()
+    aws_report_ports.cache_clear()

@@ -15,7 +15,7 @@ from gtchain.logic import naming
 from gtchain.logic.chain import LIVE, spent_usd
 from gtchain.logic.cost import to_cents
 from gtchain.logic.ports import Ports
-from gtchain.models.records import ChainSnapshot, JobRecord, RoundRecord, RoundStatus, utc_now
+from gtchain.models.records import ChainSnapshot, JobRecord, ManifestRecord, RoundRecord, RoundStatus, utc_now
 from gtchain.models.spec import ChainState
 from gtchain.observability import logger
 
@@ -71,7 +71,7 @@ def _queued_view(record: RoundRecord) -> dict[str, Any]:
     }
 
 
-def _manifest_view(manifest: Any, rounds: dict[int, RoundRecord]) -> dict[str, Any]:
+def _manifest_view(manifest: ManifestRecord, rounds: dict[int, RoundRecord]) -> dict[str, Any]:
     own = [rounds[n] for n in manifest.rounds if n in rounds]
     done = [r for r in own if r.status == RoundStatus.COMPLETED]
     if manifest.status == "completed":
