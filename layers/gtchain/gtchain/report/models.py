@@ -108,7 +108,20 @@ class JobSummary(_Model):
     warnings: list[str]
 
 
-class ChainJob(_Model):
+class _Costs(_Model):
+    """The money columns shared by each job's line and the chain's totals."""
+
+    machine_fraction: float | None
+    human_usd: Decimal | None
+    machine_usd: Decimal
+    total_usd: Decimal | None
+    known_usd: Decimal
+    average_per_object_usd: Decimal | None
+    all_human_usd: Decimal | None
+    savings_usd: Decimal | None
+
+
+class ChainJob(_Costs):
     """One round or baseline in the chain summary, taken from its job summary."""
 
     round: int
@@ -118,14 +131,6 @@ class ChainJob(_Model):
     initial_model_arn: str | None
     final_model_arn: str | None
     objects: Objects
-    machine_fraction: float | None
-    human_usd: Decimal | None
-    machine_usd: Decimal
-    total_usd: Decimal | None
-    known_usd: Decimal
-    average_per_object_usd: Decimal | None
-    all_human_usd: Decimal | None
-    savings_usd: Decimal | None
     warnings: int
     summary_uri: str
     report_uri: str
@@ -148,17 +153,9 @@ class Comparison(_Model):
     saved_usd: Decimal | None  # without.total - with.total
 
 
-class Totals(_Model):
+class Totals(_Costs):
     jobs: int
     objects: Objects
-    machine_fraction: float | None
-    human_usd: Decimal | None
-    machine_usd: Decimal
-    total_usd: Decimal | None
-    known_usd: Decimal
-    average_per_object_usd: Decimal | None
-    all_human_usd: Decimal | None
-    savings_usd: Decimal | None
 
 
 class CarriedModel(_Model):
