@@ -87,3 +87,7 @@ clean: ## Remove build output (.aws-sam); the environments stay
 .PHONY: demo
 demo: venv ## Run the seed experiment on the embedded emulator (no AWS account); reports land in out/ (ARGS="--seed 3 ...")
 	$(VENV)/bin/python -m local.demo $(ARGS)
+
+.PHONY: bench
+bench: venv ## Measure against the targets; table + bench/results.json (`make build` first, for sizes and cold start)
+	$(VENV)/bin/python -m bench.run

@@ -15,6 +15,7 @@ import os
 import shutil
 import statistics
 import subprocess
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -36,7 +37,7 @@ _TIMED_IMPORT = "import time\nt = time.perf_counter()\nimport {module}\nprint(ti
 class Variant:
     name: str
     argv: tuple[str, ...]
-    paths: dict[str, tuple[Path, ...]]  # per function: PYTHONPATH, its own directory first (as /var/task)
+    paths: Mapping[str, tuple[Path, ...]]  # per function: PYTHONPATH, its own directory first (as /var/task)
 
 
 def _precompile() -> Path:

@@ -180,7 +180,7 @@ def report(job_name: str, workdir: Path) -> dict[str, Any]:
     tick_labels = np.concatenate([[tick_labels_boxes[idx], tick_labels_images[idx]] for idx in range(n_iters)])
     tick_locations = np.concatenate([[tick_locations_boxes[idx], tick_locations_images[idx]]
                                      for idx in range(n_iters)])  # fmt: skip
-    plt.xticks(tick_locations, tick_labels, rotation=90)
+    plt.xticks(tick_locations, list(tick_labels), rotation=90)
     plt.legend()
     plt.ylabel("Count")
 

@@ -27,26 +27,33 @@ class ChildFailedError(RuntimeError):
     pass
 
 
+def run_command(argv: list[str], *, env: Mapping[str, str] | None = None, log_name: str) -> tuple[float, float]:
+    """Run argv from the repository root, output to bench/work/<log_name>.log; returns (wall s, peak RSS MB)."""
+    WORK.mkdir(parents=True, exist_ok=True)
+    log = WORK / f"{log_name}.log"
+    with log.open("w") as output:
+        started = time.perf_counter()
+        process = subprocess.Popen(  # noqa: S603 (our own interpreter and modules)
+            argv, cwd=ROOT, env=dict(env) if env is not None else None, stdout=output, stderr=subprocess.STDOUT
+        )
+        # wait4 reports this child's own rusage; RUSAGE_CHILDREN would be the maximum over all children.
+        _, status, usage = os.wait4(process.pid, 0)
+        wall = time.perf_counter() - started
+        process.returncode = os.waitstatus_to_exitcode(status)
+    if process.returncode != 0:
+        raise ChildFailedError(f"{' '.join(argv[1:])} exited {process.returncode}; see {log}")
+    return wall, usage.ru_maxrss / 1024
+
+
 def run_child(module: str, *args: str, env: Mapping[str, str] | None = None, log_name: str | None = None) -> Child:
     """`python -m <module> <result-file> <args...>`; the child writes its result with `child_main`."""
     WORK.mkdir(parents=True, exist_ok=True)
-    log = WORK / f"{log_name or module.rsplit('.', 1)[-1]}.log"
     with tempfile.NamedTemporaryFile(dir=WORK, suffix=".json", delete=False) as handle:
         result_path = Path(handle.name)
     try:
-        with log.open("w") as output:
-            started = time.perf_counter()
-            process = subprocess.Popen(  # noqa: S603 (our own interpreter and module)
-                [str(PYTHON), "-m", module, str(result_path), *args],
-                cwd=ROOT, env=dict(env) if env is not None else None, stdout=output, stderr=subprocess.STDOUT,
-            )  # fmt: skip
-            # wait4 reports this child's own rusage; RUSAGE_CHILDREN would be the maximum over all children.
-            _, status, usage = os.wait4(process.pid, 0)
-            wall = time.perf_counter() - started
-            process.returncode = os.waitstatus_to_exitcode(status)
-        if process.returncode != 0:
-            raise ChildFailedError(f"{module} {' '.join(args)} exited {process.returncode}; see {log}")
-        return Child(json.loads(result_path.read_text()), wall, usage.ru_maxrss / 1024)
+        argv = [str(PYTHON), "-m", module, str(result_path), *args]
+        wall, peak = run_command(argv, env=env, log_name=log_name or module.rsplit(".", 1)[-1])
+        return Child(json.loads(result_path.read_text()), wall, peak)
     finally:
         result_path.unlink(missing_ok=True)
 

@@ -5,18 +5,21 @@ next to the floor (read and JSON-parse the bytes the report needs, nothing else)
 The job output is tests/fixtures/job_outputs.py's, in Ground Truth's documented layout, served by moto in
 its own process (bench.server). Each method runs in a fresh interpreter (bench.proc): its timing covers the
 work only (imports are done first, and reported apart); its peak RSS is the whole process's.
-`python -m bench.reporter <result-file> report|floor|notebook <job-name>` is one such child.
+`python -m bench.reporter <result-file> report <job> | floor <bucket> <prefix> | notebook <job>` is one child.
 """
 
 import json
 import statistics
 import time
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bench.proc import ROOT, WORK, Child, child_main, peak_rss_mb, run_child
 from bench.report import Row
 from bench.server import Server, moto_server
+
+if TYPE_CHECKING:
+    from tests.fixtures.job_outputs import OutputPlan
 
 SIZES = (10_000, 100_000)
 RUNS = 3  # of each method, per size
@@ -34,7 +37,7 @@ AUTO_ANNOTATOR_FILE = "auto_annotator_output.txt"
 # ---- the job output, written inside the moto server's process (bench.server runs this) --------------
 
 
-def output_plan(objects: int) -> Any:
+def output_plan(objects: int) -> "OutputPlan":
     from tests.fixtures.job_outputs import IterationPlan, OutputPlan
 
     human = int(objects * HUMAN_SHARE)
@@ -80,7 +83,7 @@ def setup(args: list[str]) -> dict[str, Any]:
         logs.create_log_stream(logGroupName="/aws/sagemaker/TrainingJobs", logStreamName=stream)
         messages = training_log_messages(1000 * iteration, [0.1 * number + 0.02 * e for e in range(30)])
         now_ms = int(time.time() * 1000)
-        events = [{"timestamp": now_ms + i, "message": m} for i, m in enumerate(messages)]
+        events: list[Any] = [{"timestamp": now_ms + i, "message": m} for i, m in enumerate(messages)]
         logs.put_log_events(logGroupName="/aws/sagemaker/TrainingJobs", logStreamName=stream, logEvents=events)
     complete_job(name, truth.counters, final_model=f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:model/{name}")
     settings = {k: str(v) for k, v in stack.settings.model_dump(by_alias=True).items()}
@@ -119,9 +122,9 @@ def _floor(bucket: str, prefix: str) -> dict[str, Any]:
     """List the job's output, read every file the report reads and JSON-parse it; nothing else."""
     import boto3
 
-    s3 = boto3.client("s3")
     imported = peak_rss_mb()
     started = time.perf_counter()
+    s3 = boto3.client("s3")  # inside the timing, as the report's and the notebook's clients are
     parsed = 0
     for key in _list(s3, bucket, prefix + CONSOLIDATION):
         if key.endswith(".json"):

@@ -32,8 +32,8 @@ from moto.sqs.models import sqs_backends
 from local import s3_events
 from local.clock import Clock, Timers
 from local.faults import Faults
-from local.groundtruth.loop import Iteration
 from local.groundtruth.service import GroundTruth
+from local.groundtruth.service import Observer as JobObserver
 from local.lambdas import Runtime
 from local.stack import Stack, provision
 from local.template import RulePlan, Template
@@ -59,12 +59,8 @@ _CREDENTIALS = {
 log = logging.getLogger("local")
 
 
-class Observer(Protocol):
-    """What the demo (or a test) wants to hear about while the chain runs."""
-
-    def job_iteration(self, job: str, iteration: Iteration, counters: dict[str, int]) -> None: ...
-
-    def job_finished(self, job: str, status: str, counters: dict[str, int]) -> None: ...
+class Observer(JobObserver, Protocol):
+    """What the demo (or a test) hears while the chain runs: Ground Truth's progress and gtchain's events."""
 
     def service_event(self, detail_type: str, detail: dict[str, Any]) -> None: ...
 
@@ -89,7 +85,7 @@ class LocalCloud:
     def __post_init__(self) -> None:
         self.clock = Clock(self.start)
         self.timers = Timers(self.clock)
-        self._random = random.Random(self.seed)  # noqa: S311 (ids, not secrets)
+        self._random = random.Random(self.seed)
         self._saved_environment: dict[str, str | None] = {}
         self._mock: Any = None
 
@@ -165,7 +161,11 @@ class LocalCloud:
 
     def keys(self, prefix: str) -> list[str]:
         paginator = self.s3.get_paginator("list_objects_v2")
-        return [item["Key"] for page in paginator.paginate(Bucket=self.bucket, Prefix=prefix) for item in page.get("Contents", [])]
+        return [
+            item["Key"]
+            for page in paginator.paginate(Bucket=self.bucket, Prefix=prefix)
+            for item in page.get("Contents", [])
+        ]
 
     def stop_job(self, name: str) -> None:
         self.sagemaker.stop_labeling_job(LabelingJobName=name)

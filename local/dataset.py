@@ -49,7 +49,9 @@ def manifest(task: str, bucket: str, objects: int, seed: int, name: str = "birds
     return "\n".join(lines) + "\n"
 
 
-def chain_spec(task: str = "bounding-box", *, rounds: int = 2, baseline: bool = True, **overrides: Any) -> dict[str, Any]:
+def chain_spec(
+    task: str = "bounding-box", *, rounds: int = 2, baseline: bool = True, **overrides: Any
+) -> dict[str, Any]:
     """The seed notebook's settings: public workforce, 3 workers, 200 concurrent tasks, auto-labeling on."""
     spec: dict[str, Any] = {
         "task": task,

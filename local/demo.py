@@ -21,12 +21,12 @@ from typing import Any
 from gtchain.logic.cost import to_cents
 from gtchain.logic.labeling_request import pricing_for
 from gtchain.models.spec import ChainSpec
-
 from local.cloud import LocalCloud
 from local.dataset import TASK_LABELS, chain_spec, manifest
 from local.groundtruth.loop import Iteration
 
-CHAIN_ID = "birds"
+# The chain the demo creates, by task: the seed notebook labels birds.
+CHAIN_IDS = {"text-classification": "messages"}
 
 
 def _count(value: int) -> str:
@@ -75,7 +75,9 @@ class Progress:
         role = "baseline of round" if detail.get("role") == "baseline" else "round"
         if detail_type == "Round Started":
             model = "with the carried model" if detail.get("initialModelArn") else "without a model (cold start)"
-            self._say(f"{role} {detail['round']} started: {detail['jobName']}, {_count(detail['objects'])} objects, {model}")
+            self._say(
+                f"{role} {detail['round']} started: {detail['jobName']}, {_count(detail['objects'])} objects, {model}"
+            )
         elif detail_type == "Round Completed":
             counters = detail.get("labelCounters") or {}
             human, machine = counters.get("human_labeled", 0), counters.get("machine_labeled", 0)
@@ -90,13 +92,13 @@ class Progress:
             self._say(detail_type)
 
 
-def _rows(cloud: LocalCloud, spec: ChainSpec) -> list[Row]:
+def _rows(cloud: LocalCloud, chain_id: str, spec: ChainSpec) -> list[Row]:
     pricing = pricing_for(spec)
     rows = []
     for name in cloud.job_names():
         description = cloud.describe_job(name)
         tags = {tag["Key"]: tag["Value"] for tag in description.get("Tags", [])}
-        if tags.get("gtchain:chain-id") != CHAIN_ID:
+        if tags.get("gtchain:chain-id") != chain_id:
             continue
         counters = description["LabelCounters"]
         human, machine = counters["HumanLabeled"], counters["MachineLabeled"]
@@ -120,7 +122,9 @@ def _table(rows: list[Row]) -> str:
     right = {3, 4, 5, 6, 7}
 
     def line(values: tuple[str, ...]) -> str:
-        return "  ".join(v.rjust(w) if i in right else v.ljust(w) for i, (v, w) in enumerate(zip(values, widths, strict=True)))
+        return "  ".join(
+            v.rjust(w) if i in right else v.ljust(w) for i, (v, w) in enumerate(zip(values, widths, strict=True))
+        )
 
     return "\n".join([line(header), line(tuple("-" * w for w in widths)), *(line(c) for c in cells)])
 
@@ -132,25 +136,28 @@ def _comparison(rows: list[Row]) -> list[str]:
         if with_model is None or with_model.cost is None or baseline.cost is None:
             continue
         saved = to_cents(baseline.cost - with_model.cost)
+        points = with_model.machine_share - baseline.machine_share
         lines.append(
             f"Round {baseline.round}: {with_model.machine_share:.1f}% machine-labeled with the carried model, "
-            f"{baseline.machine_share:.1f}% without it ({with_model.machine_share - baseline.machine_share:+.1f} points); "
+            f"{baseline.machine_share:.1f}% without it ({points:+.1f} points); "
             f"the model saved ${saved:,} on {_count(baseline.objects)} objects."
         )
     return lines
 
 
-def _copy_out(cloud: LocalCloud, out: Path) -> list[Path]:
+def _copy_out(cloud: LocalCloud, chain_id: str, out: Path) -> list[Path]:
     written = []
-    for prefix in (f"chains/{CHAIN_ID}/reports/", f"chains/{CHAIN_ID}/results/", f"chains/{CHAIN_ID}/status.json"):
+    for prefix in (f"chains/{chain_id}/reports/", f"chains/{chain_id}/results/", f"chains/{chain_id}/status.json"):
         for key in cloud.keys(prefix):
-            target = out / key.removeprefix(f"chains/{CHAIN_ID}/")
+            target = out / key.removeprefix(f"chains/{chain_id}/")
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_bytes(cloud.get(key))
             written.append(target)
     chain_report = out / "reports" / "chain" / "report.html"
     if chain_report.exists():
-        (out / "report.html").write_bytes(chain_report.read_bytes())
+        # The chain report links its jobs' files relative to reports/chain/; from out/ they are under reports/.
+        html = chain_report.read_text().replace('href="../', 'href="reports/')
+        (out / "report.html").write_text(html)
     return written
 
 
@@ -167,6 +174,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.getLogger("local").setLevel(logging.INFO)
 
     started = time.perf_counter()
+    chain_id = CHAIN_IDS.get(args.task, "birds")
     progress = Progress()
     document = chain_spec(args.task, rounds=args.rounds, baseline=not args.no_baseline)
     print("gtchain demo: the seed notebook's experiment on the embedded emulator (moto + emulated Ground Truth).")
@@ -174,19 +182,21 @@ def main(argv: list[str] | None = None) -> int:
           f"{'off' if args.no_baseline else 'on'}, seed {args.seed}. Times below are emulated.\n")  # fmt: skip
     with LocalCloud(seed=args.seed, observer=progress) as cloud:
         progress.cloud = cloud
-        cloud.put(f"chains/{CHAIN_ID}/chain.json", json.dumps(document, indent=2))
-        cloud.put(f"chains/{CHAIN_ID}/inbox/{CHAIN_ID}.manifest", manifest(args.task, cloud.bucket, args.objects, args.seed))
+        cloud.put(f"chains/{chain_id}/chain.json", json.dumps(document, indent=2))
+        cloud.put(
+            f"chains/{chain_id}/inbox/{chain_id}.manifest", manifest(args.task, cloud.bucket, args.objects, args.seed)
+        )
         cloud.run()
-        rows = _rows(cloud, ChainSpec.model_validate(document))
-        written = _copy_out(cloud, args.out)
+        rows = _rows(cloud, chain_id, ChainSpec.model_validate(document))
+        written = _copy_out(cloud, chain_id, args.out)
         failures = [i for i in cloud.runtime.history if i.error]
     print()
     print(_table(rows))
     print()
     for line in _comparison(rows):
         print(line)
-    print(f"\nCosts: Ground Truth's fee per labeled object plus, for human-labeled objects, workers x task price "
-          f"(gtchain's cost function); training and inference instances are not included.")  # fmt: skip
+    print("\nCosts: Ground Truth's fee per labeled object plus, for human-labeled objects, workers x task price "
+          "(gtchain's cost function); training and inference instances are not included.")  # fmt: skip
     report = args.out / "report.html"
     print(f"{len(written)} files written under {args.out}/" + (f"; open {report}" if report.exists() else ""))
     if failures:

@@ -75,11 +75,11 @@ class Runtime:
         except Exception as exc:
             invocation.error = f"{type(exc).__name__}: {exc}"
             if attempt <= min(plan.maximum_retry_attempts, len(RETRY_DELAYS)):
-                self.timers.after(
-                    RETRY_DELAYS[attempt - 1],
-                    f"{plan.logical_id}: retry {attempt}",
-                    lambda: self.invoke_async(logical_id, event, attempt + 1),
-                )
+
+                def retry() -> None:
+                    self.invoke_async(logical_id, event, attempt + 1)
+
+                self.timers.after(RETRY_DELAYS[attempt - 1], f"{plan.logical_id}: retry {attempt}", retry)
             else:
                 self._on_failure(plan, invocation, exc)
         return invocation
@@ -176,13 +176,12 @@ def _captured_output(buffer: io.StringIO) -> Iterator[None]:
     """stdout, stderr and every logging handler that writes to them go to `buffer` (Lambda's log stream).
     Powertools' Logger keeps a reference to the stdout it found at import, hence the handler swap."""
     swapped: list[tuple[logging.StreamHandler[Any], Any]] = []
-    loggers = [logging.getLogger(), *(
-        logger for logger in logging.Logger.manager.loggerDict.values() if isinstance(logger, logging.Logger)
-    )]  # fmt: skip
+    consoles = (sys.stdout, sys.stderr, sys.__stdout__, sys.__stderr__)
+    loggers = [logging.getLogger()]
+    loggers += [logger for logger in logging.Logger.manager.loggerDict.values() if isinstance(logger, logging.Logger)]
     for logger in loggers:
         for handler in logger.handlers:
-            if isinstance(handler, logging.StreamHandler) and handler.stream in (sys.stdout, sys.stderr,
-                                                                                 sys.__stdout__, sys.__stderr__):  # fmt: skip
+            if isinstance(handler, logging.StreamHandler) and handler.stream in consoles:
                 swapped.append((handler, handler.setStream(buffer)))
     try:
         with contextlib.redirect_stdout(buffer), contextlib.redirect_stderr(buffer):

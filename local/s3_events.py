@@ -11,14 +11,12 @@ one function that shapes and routes it, correcting what moto gets wrong:
 A fault knob can drop an object's event (the write itself succeeds).
 """
 
-import copy
 import itertools
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 from moto.core.utils import unix_time
 from moto.events.models import events_backends
-from moto.events.utils import _BASE_EVENT_MESSAGE
 from moto.s3 import notifications
 
 _REASONS = {
@@ -41,18 +39,16 @@ def aws_shaped_event(account_id: str, bucket: Any, event_name: str, key: Any, ev
     reason = _REASONS.get(event_name)
     if reason is None:
         return None
-    event: dict[str, Any] = copy.deepcopy(_BASE_EVENT_MESSAGE)
-    event.update(
-        {
-            "id": event_id,
-            "detail-type": notifications._detail_type(event_name),
-            "source": "aws.s3",
-            "account": account_id,
-            "time": unix_time(),
-            "region": bucket.region_name,
-            "resources": [bucket.arn],
-        }
-    )
+    event: dict[str, Any] = {
+        "version": "0",
+        "id": event_id,
+        "detail-type": notifications._detail_type(event_name),
+        "source": "aws.s3",
+        "account": account_id,
+        "time": unix_time(),  # moto turns this into ISO 8601 when it delivers to SQS
+        "region": bucket.region_name,
+        "resources": [bucket.arn],
+    }
     obj: dict[str, Any] = {"key": key.name, "size": key.size, "etag": key.etag.replace('"', "")}
     if key.version_id and key.version_id != "null":
         obj["version-id"] = key.version_id
@@ -81,9 +77,9 @@ def install(new_id: EventId, dropped: Dropped) -> None:
         if default_bus is None:
             return
         for rule in list(default_bus.rules.values()):
-            rule.send_to_targets(event, transform_input=False)
+            rule.send_to_targets(cast(Any, event), transform_input=False)
 
-    notifications._send_event_bridge_message = send  # type: ignore[assignment]
+    notifications._send_event_bridge_message = send
 
 
 def uninstall() -> None:

@@ -91,12 +91,14 @@ def provision(template: Template, session: boto3.Session) -> Stack:
     sns = session.client("sns", region_name=region)
     for logical_id, properties in plan.topics.items():
         name = template.physical(logical_id).attributes["TopicName"]
-        attributes = {"DisplayName": str(properties["DisplayName"])} if "DisplayName" in properties else {}
-        sns.create_topic(Name=name, Attributes=attributes)
+        display = {"DisplayName": str(properties["DisplayName"])} if "DisplayName" in properties else {}
+        sns.create_topic(Name=name, Attributes=display)
 
     sqs = session.client("sqs", region_name=region)
     for logical_id, properties in plan.queues.items():
-        attributes = {key: _attribute(properties[key]) for key in _QUEUE_ATTRIBUTES if key in properties}
+        attributes: dict[Any, str] = {
+            key: _attribute(properties[key]) for key in _QUEUE_ATTRIBUTES if key in properties
+        }
         if "RedrivePolicy" in properties:
             attributes["RedrivePolicy"] = json.dumps(properties["RedrivePolicy"])
         sqs.create_queue(QueueName=template.physical(logical_id).attributes["QueueName"], Attributes=attributes)

@@ -1,8 +1,8 @@
 """The auto-labeling models: linear models in numpy, trained with mini-batch Adam, saved as plain arrays.
 
 `Classifier` is multinomial logistic regression (image and text classification). `Detector` has three
-linear heads over the same features (how many boxes, where they are, each box's class) and a small
-quality head that learns, per object, whether its boxes are likely to reach the target IoU. Both report a
+linear heads over the same features (how many boxes, where they are, each box's class), and judges per
+object whether its boxes are likely to reach the target IoU (see `Detector._confidence`). Both report a
 validation metric per epoch (what the training logs print), give a confidence per object, and round-trip
 through `to_arrays`/`from_arrays` (the arrays are what model.tar.gz holds).
 """
@@ -211,7 +211,9 @@ def matched_iou(predicted: BoxLabels, truth: BoxLabels, threshold: float = 0.0) 
     predicted box with its match (0 when unmatched)."""
     n = len(predicted)
     iou = pairwise_iou(predicted.boxes, truth.boxes)
-    valid = (np.arange(PAD) < predicted.counts[:, None])[:, :, None] & (np.arange(PAD) < truth.counts[:, None])[:, None, :]
+    valid = (np.arange(PAD) < predicted.counts[:, None])[:, :, None] & (np.arange(PAD) < truth.counts[:, None])[
+        :, None, :
+    ]
     valid &= predicted.classes[:, :, None] == truth.classes[:, None, :]
     iou = np.where(valid, iou, -1.0)
     result = np.zeros((n, PAD))
@@ -295,7 +297,7 @@ def _decode_geometry(geometry: FloatArray) -> FloatArray:
 
 
 class Detector:
-    """Linear heads for box count, box geometry and box classes, plus a per-object quality head."""
+    """Linear heads for box count, box geometry and box classes, and a confidence per object."""
 
     algorithm = "object-detection"
 
@@ -305,7 +307,6 @@ class Detector:
         self.mean = mean
         self.scale = scale
         self.weights = weights  # (features + 1, MAX_BOXES + 4 * MAX_BOXES + MAX_BOXES * classes)
-        # Logistic weights over [log p(count), reconstruction error, 1]: P(object reaches IOU_TARGET).
         # Outputs -> standardised features, and the median squared residual of the training objects.
         self.decoder = decoder
         self.typical_residual = typical_residual
@@ -402,7 +403,7 @@ class Detector:
         if len(inputs) < DECODER_MIN_SAMPLES_PER_OUTPUT * outputs.shape[1] and self.typical_residual > 0:
             return
         gram = outputs.T @ outputs + 1e-6 * np.eye(outputs.shape[1])
-        self.decoder = np.linalg.solve(gram, outputs.T @ inputs[:, :-1])
+        self.decoder = np.asarray(np.linalg.solve(gram, outputs.T @ inputs[:, :-1]), dtype=np.float64)
         residual = ((inputs[:, :-1] - outputs @ self.decoder) ** 2).mean(axis=1)
         self.typical_residual = float(np.median(residual))
 

@@ -14,15 +14,15 @@ emulated time, stop it, or fail it between iterations. The schedule (fact sheet 
 """
 
 import math
-from collections.abc import Iterator
-from dataclasses import dataclass, field
-from typing import Any, Literal
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any, Literal, Protocol
 
 import numpy as np
 
 from local.groundtruth.learner import IOU_TARGET, BoxLabels, Classifier, Detector, Training
-from local.groundtruth.world import BoxObjects, ClassificationWorld, ClassObjects, DetectionWorld, IntArray
-from local.groundtruth.workers import classify, draw_boxes
+from local.groundtruth.workers import BoxAnswers, ClassAnswers, classify, draw_boxes
+from local.groundtruth.world import BoxObjects, ClassificationWorld, ClassObjects, DetectionWorld, FloatArray, IntArray
 
 AUTO_LABELING_MIN_OBJECTS = 1_250
 PROBE_SIZE = 10
@@ -55,18 +55,23 @@ def choose_threshold(confidence: np.ndarray, correctness: np.ndarray, target: fl
 
 @dataclass
 class HumanBatch:
-    index: IntArray
-    answers: Any  # ClassAnswers or BoxAnswers, for the worker-response files
-    labels: list[Any]  # consolidated label per object (int, or (boxes, classes))
-    confidence: np.ndarray
+    index: IntArray  # the objects, by their line in the input manifest
+    answers: ClassAnswers | BoxAnswers  # every worker's answer, for the worker-response files
+    labels: list[Any]  # consolidated label per object: a class index, or (boxes, classes)
+    confidence: FloatArray
 
 
 @dataclass
 class MachineBatch:
     index: IntArray
     labels: list[Any]
-    confidence: np.ndarray
-    box_confidence: list[np.ndarray] = field(default_factory=list)
+    confidence: FloatArray
+
+
+@dataclass
+class Prediction:
+    labels: list[Any]
+    confidence: FloatArray
 
 
 @dataclass
@@ -76,40 +81,32 @@ class Iteration:
     human: HumanBatch | None = None
     machine: MachineBatch | None = None
     training: Training | None = None
-    model: Model | None = None
+    model: Model | None = None  # trained (or fine-tuned) at the start of this iteration
     threshold: float | None = None
-    validation_score: float | None = None  # accuracy or mean IoU of the auto-labeled subset on validation
 
 
-class TaskKit:
+class TaskKit(Protocol):
     """What differs between task types: the world, the workers, the model and the target."""
 
+    labels: tuple[str, ...]
     target: float
 
-    def __init__(self, labels: tuple[str, ...]) -> None:
-        self.labels = labels
+    def observe(self, identities: list[str]) -> ClassObjects | BoxObjects: ...
 
-    def observe(self, identities: list[str]) -> Any:
-        raise NotImplementedError
+    def human(self, objects: Any, index: IntArray, workers: int, rng: np.random.Generator) -> HumanBatch: ...
 
-    def human(self, objects: Any, index: IntArray, workers: int, rng: np.random.Generator) -> HumanBatch:
-        raise NotImplementedError
+    def new_model(self, features: FloatArray) -> Model: ...
 
-    def new_model(self, features: np.ndarray) -> Model:
-        raise NotImplementedError
+    def training_labels(self, stored: list[Any], index: IntArray) -> Any: ...
 
-    def training_labels(self, stored: list[Any], index: IntArray) -> Any:
-        raise NotImplementedError
-
-    def predict(self, model: Model, features: np.ndarray) -> MachineBatch:
-        raise NotImplementedError
+    def predict(self, model: Model, features: FloatArray) -> Prediction: ...
 
 
-class ClassificationKit(TaskKit):
+class ClassificationKit:
     target = ACCURACY_TARGET
 
     def __init__(self, labels: tuple[str, ...]) -> None:
-        super().__init__(labels)
+        self.labels = labels
         self.world = ClassificationWorld(labels)
 
     def observe(self, identities: list[str]) -> ClassObjects:
@@ -119,23 +116,23 @@ class ClassificationKit(TaskKit):
         answers = classify(objects, index, workers, len(self.labels), rng)
         return HumanBatch(index, answers, [int(v) for v in answers.labels], answers.confidence)
 
-    def new_model(self, features: np.ndarray) -> Classifier:
+    def new_model(self, features: FloatArray) -> Classifier:
         return Classifier.untrained(len(self.labels), features)
 
     def training_labels(self, stored: list[Any], index: IntArray) -> IntArray:
         return np.array([stored[i] for i in index], dtype=np.int64)
 
-    def predict(self, model: Model, features: np.ndarray) -> MachineBatch:
+    def predict(self, model: Model, features: FloatArray) -> Prediction:
         assert isinstance(model, Classifier)
         labels, confidence = model.predict(features)
-        return MachineBatch(np.array([], dtype=np.int64), [int(v) for v in labels], confidence)
+        return Prediction([int(v) for v in labels], confidence)
 
 
-class DetectionKit(TaskKit):
+class DetectionKit:
     target = IOU_TARGET
 
     def __init__(self, labels: tuple[str, ...]) -> None:
-        super().__init__(labels)
+        self.labels = labels
         self.world = DetectionWorld(labels)
 
     def observe(self, identities: list[str]) -> BoxObjects:
@@ -146,24 +143,19 @@ class DetectionKit(TaskKit):
         merged = answers.consolidated
         return HumanBatch(index, answers, [merged.of(row) for row in range(len(index))], merged.confidence)
 
-    def new_model(self, features: np.ndarray) -> Detector:
+    def new_model(self, features: FloatArray) -> Detector:
         return Detector.untrained(len(self.labels), features)
 
     def training_labels(self, stored: list[Any], index: IntArray) -> BoxLabels:
         return BoxLabels.pack([stored[i] for i in index])
 
-    def predict(self, model: Model, features: np.ndarray) -> MachineBatch:
+    def predict(self, model: Model, features: FloatArray) -> Prediction:
         assert isinstance(model, Detector)
         predicted = model.predict(features)
-        return MachineBatch(
-            np.array([], dtype=np.int64),
-            [predicted.of(i) for i in range(len(predicted))],
-            predicted.confidence,
-            [np.full(predicted.counts[i], predicted.confidence[i]) for i in range(len(predicted))],
-        )
+        return Prediction([predicted.of(i) for i in range(len(predicted))], predicted.confidence)
 
 
-ALGORITHM_KITS: dict[str, type[TaskKit]] = {
+ALGORITHM_KITS: dict[str, Callable[[tuple[str, ...]], TaskKit]] = {
     "object-detection": DetectionKit,
     "image-classification": ClassificationKit,
     "text-classification": ClassificationKit,
@@ -174,14 +166,14 @@ ALGORITHM_KITS: dict[str, type[TaskKit]] = {
 class RunConfig:
     workers: int
     max_concurrent: int
-    auto_labeling: bool
+    auto_labeling: bool  # the job has a LabelingJobAlgorithmsConfig
     initial_model: Model | None
     seed: int
 
 
 class ActiveLearningRun:
-    """One labeling job's labeling, iteration by iteration. Read the outcome from `stored`,
-    `labeled_by` and `final_model` once `iterations()` is exhausted (or at any point in between)."""
+    """One labeling job's labeling, iteration by iteration. `stored`, `labeled_by` and `final_model` hold
+    the outcome so far (all of it once `iterations()` is exhausted)."""
 
     def __init__(self, kit: TaskKit, identities: list[str], config: RunConfig) -> None:
         self.kit = kit
@@ -190,26 +182,21 @@ class ActiveLearningRun:
         self.count = len(identities)
         self.rng = np.random.default_rng(config.seed)
         self.stored: list[Any] = [None] * self.count
-        self.confidence = np.zeros(self.count)
         self.labeled_by = np.zeros(self.count, dtype=np.int8)  # 0 unlabeled, 1 human, 2 machine
-        self.labeled_in = np.zeros(self.count, dtype=np.int64)
         self.training_index: list[int] = []
         self.validation_index = np.array([], dtype=np.int64)
         self.final_model: Model | None = None
         self.auto = config.auto_labeling and self.count >= AUTO_LABELING_MIN_OBJECTS
 
     @property
-    def features(self) -> np.ndarray:
-        features: np.ndarray = self.objects.features
-        return features
+    def features(self) -> FloatArray:
+        return self.objects.features
 
     def _human(self, number: int, kind: IterationKind, index: IntArray, training: bool) -> Iteration:
         batch = self.kit.human(self.objects, index, self.config.workers, self.rng)
         for row, i in enumerate(index):
             self.stored[i] = batch.labels[row]
-            self.confidence[i] = batch.confidence[row]
         self.labeled_by[index] = 1
-        self.labeled_in[index] = number
         if training:
             self.training_index.extend(int(i) for i in index)
         return Iteration(number, kind, human=batch)
@@ -238,53 +225,52 @@ class ActiveLearningRun:
         for start in range(0, len(self.validation_index), size):
             number += 1
             yield self._human(number, "validation", self.validation_index[start : start + size], training=False)
-        position += validation
         while (unlabeled := np.nonzero(self.labeled_by == 0)[0]).size:
             number += 1
             yield self._active_learning(number, unlabeled, warm)
 
-    def _active_learning(self, number: int, unlabeled: IntArray, warm: bool) -> Iteration:
-        kit, config = self.kit, self.config
+    def _train(self, warm: bool) -> tuple[Model, Training]:
+        """From scratch on this job's human labels, or the initial model fine-tuned on them."""
+        kit, initial = self.kit, self.config.initial_model
         train = np.array(self.training_index, dtype=np.int64)
-        if warm:
-            assert config.initial_model is not None
-            model = type(config.initial_model).from_arrays(config.initial_model.to_arrays())  # type: ignore[union-attr]
-        else:
-            model = kit.new_model(self.features[train])
-        validation = (self.features[self.validation_index], kit.training_labels(self.stored, self.validation_index))
-        training = model.fit(  # type: ignore[call-arg]
-            self.features[train], kit.training_labels(self.stored, train), validation, self.rng, fine_tune=warm
+        model = (
+            type(initial).from_arrays(initial.to_arrays()) if warm and initial else kit.new_model(self.features[train])
         )
-        self.final_model = model
-        val_prediction = kit.predict(model, validation[0])
-        correctness = model.correctness(*validation)  # type: ignore[arg-type]
-        threshold = choose_threshold(val_prediction.confidence, correctness, kit.target)
-        accepted_val = val_prediction.confidence >= threshold
-        score = float(correctness[accepted_val].mean()) if accepted_val.any() else None
+        validation = (self.features[self.validation_index], kit.training_labels(self.stored, self.validation_index))
+        labels = kit.training_labels(self.stored, train)
+        training = model.fit(self.features[train], labels, validation, self.rng, fine_tune=warm)
+        return model, training
 
+    def _active_learning(self, number: int, unlabeled: IntArray, warm: bool) -> Iteration:
+        kit = self.kit
+        model, training = self._train(warm)
+        self.final_model = model
+        validation_labels = kit.training_labels(self.stored, self.validation_index)
+        validation_features = self.features[self.validation_index]
+        threshold = choose_threshold(
+            kit.predict(model, validation_features).confidence,
+            model.correctness(validation_features, validation_labels),
+            kit.target,
+        )
         prediction = kit.predict(model, self.features[unlabeled])
         take = prediction.confidence >= threshold
-        machine_index = unlabeled[take]
         machine = MachineBatch(
-            machine_index,
-            [label for label, t in zip(prediction.labels, take, strict=True) if t],
+            unlabeled[take],
+            [label for label, taken in zip(prediction.labels, take, strict=True) if taken],
             prediction.confidence[take],
-            [c for c, t in zip(prediction.box_confidence, take, strict=True) if t] if prediction.box_confidence else [],
         )
-        for row, i in enumerate(machine_index):
+        for row, i in enumerate(machine.index):
             self.stored[i] = machine.labels[row]
-            self.confidence[i] = machine.confidence[row]
-        self.labeled_by[machine_index] = 2
-        self.labeled_in[machine_index] = number
-
-        rest = unlabeled[~take]
-        rest = rest[np.argsort(prediction.confidence[~take], kind="stable")][: config.max_concurrent]
-        iteration = self._human(number, "active-learning", rest, training=True) if rest.size else Iteration(
-            number, "active-learning"
+        self.labeled_by[machine.index] = 2
+        # Active learning: the objects the model is least sure of go to humans, and train the next model.
+        rest = unlabeled[~take][np.argsort(prediction.confidence[~take], kind="stable")][: self.config.max_concurrent]
+        iteration = (
+            self._human(number, "active-learning", rest, training=True)
+            if rest.size
+            else Iteration(number, "active-learning")
         )
         iteration.machine = machine
         iteration.training = training
         iteration.model = model
         iteration.threshold = threshold
-        iteration.validation_score = score
         return iteration

@@ -11,11 +11,13 @@ hold its output back.
 
 import json
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Protocol
 
 import boto3
+from botocore.exceptions import ClientError
 from moto.s3.models import s3_backends
 
 from local import moto_labeling
@@ -25,10 +27,11 @@ from local.groundtruth import artifacts
 from local.groundtruth.formats import ALGORITHMS, JobTask, file_stamp
 from local.groundtruth.learner import Classifier, Detector
 from local.groundtruth.loop import ALGORITHM_KITS, ActiveLearningRun, Iteration, RunConfig
-from local.groundtruth.world import FEATURE_DIM, IMAGE_SIZES, stable_seed
 from local.groundtruth.workers import BoxAnswers, ClassAnswers
+from local.groundtruth.world import FEATURE_DIM, IMAGE_SIZES, stable_seed
 
 if TYPE_CHECKING:
+    from mypy_boto3_logs.type_defs import InputLogEventTypeDef
     from mypy_boto3_sagemaker import SageMakerClient
 
 INITIALIZING = timedelta(minutes=3)
@@ -46,6 +49,8 @@ _ALGORITHM_IMAGE_ACCOUNT = "027400017018"
 
 
 class Observer(Protocol):
+    """Told about every job's progress (the demo prints it; tests record it)."""
+
     def job_iteration(self, job: str, iteration: Iteration, counters: dict[str, int]) -> None: ...
 
     def job_finished(self, job: str, status: str, counters: dict[str, int]) -> None: ...
@@ -91,7 +96,7 @@ class _Job:
     task: JobTask | None = None
     lines: list[dict[str, Any]] = field(default_factory=list)
     run: ActiveLearningRun | None = None
-    steps: Any = None  # the run's iterations() generator
+    steps: Iterator[Iteration] | None = None  # the run's iterations(), one per emulated step
     pending: Timer | None = None
     completed_iterations: int = 0
     human: int = 0
@@ -99,7 +104,6 @@ class _Job:
     # Per object once its iteration has ended: label, confidence, by a human?, iteration (0: not yet), when.
     labeled: list[tuple[Any, float, bool, int, datetime | None]] = field(default_factory=list)
     models: list[str] = field(default_factory=list)  # S3 URIs of every model.tar.gz, in order
-    stopping: bool = False
     finished: bool = False
 
     def counters(self) -> dict[str, int]:
@@ -166,7 +170,6 @@ class GroundTruth:
         job = self.jobs.get(labeling_job.name)
         if job is None or job.finished:
             return
-        job.stopping = True
         if job.pending is not None:
             job.pending.cancel()
         job.pending = self.timers.after(STOPPING, f"{job.name}: stop", lambda: self._finish(job, "Stopped"))
@@ -187,7 +190,9 @@ class GroundTruth:
         algorithm = ALGORITHMS.get(suffix)
         if algorithm is None:
             raise _JobFailure(f"ClientError: the local Ground Truth emulator does not run {suffix} tasks")
-        labels = tuple(entry["label"] for entry in json.loads(self._read(request["LabelCategoryConfigS3Uri"]))["labels"])
+        labels = tuple(
+            entry["label"] for entry in json.loads(self._read(request["LabelCategoryConfigS3Uri"]))["labels"]
+        )
         job.task = JobTask(job.name, algorithm, request["LabelAttributeName"], labels)
         manifest_uri = request["InputConfig"]["DataSource"]["S3DataSource"]["ManifestS3Uri"]
         job.lines = [json.loads(line) for line in self._read(manifest_uri).splitlines() if line.strip()]
@@ -213,22 +218,28 @@ class GroundTruth:
         if self.faults.output_delay(job.name) > timedelta(0):
             job.output.held = []
 
-    def _read(self, uri: str) -> str:
+    def _object(self, uri: str) -> bytes:
+        """Read straight from moto's S3, as Ground Truth reads with its execution role."""
         bucket, key = _s3_parts(uri)
         try:
-            return str(s3_backends[self.account]["aws"].get_object(bucket, key).value.decode())
+            found = s3_backends[self.account]["aws"].get_object(bucket, key)
         except Exception as exc:  # moto raises its own types for a missing bucket or key
             raise _JobFailure(f"ClientError: cannot read {uri}: {exc}") from exc
+        if found is None:
+            raise _JobFailure(f"ClientError: cannot read {uri}: no such key")
+        return bytes(found.value)
+
+    def _read(self, uri: str) -> str:
+        return self._object(uri).decode()
 
     def _load_model(self, arn: str, task: JobTask) -> Classifier | Detector:
         name = arn.partition(":model/")[2]
         try:
             container = self.sagemaker.describe_model(ModelName=name)["PrimaryContainer"]
-        except Exception as exc:
+        except ClientError as exc:
             raise _JobFailure(f"ClientError: InitialActiveLearningModelArn {arn} cannot be used: {exc}") from exc
-        bucket, key = _s3_parts(container["ModelDataUrl"])
+        data = self._object(container["ModelDataUrl"])
         try:
-            data = s3_backends[self.account]["aws"].get_object(bucket, key).value
             model, _ = artifacts.unpack(data, algorithm=task.algorithm, labels=task.labels)
         except (artifacts.ModelMismatchError, KeyError, OSError) as exc:
             raise _JobFailure(f"ClientError: InitialActiveLearningModelArn {arn} cannot be used: {exc}") from exc
@@ -241,26 +252,23 @@ class GroundTruth:
             self._complete(job)
             return
         job.pending = self.timers.after(
-            self._duration(iteration), f"{job.name}: iteration {iteration.number}", lambda: self._commit(job, iteration)
+            self._duration(job, iteration),
+            f"{job.name}: iteration {iteration.number}",
+            lambda: self._commit(job, iteration),
         )
 
-    def _duration(self, iteration: Iteration) -> timedelta:
+    @staticmethod
+    def _duration(job: _Job, iteration: Iteration) -> timedelta:
+        """Emulated time an iteration takes: training and inference, then the workers' tasks."""
         duration = timedelta(0)
         if iteration.training is not None:
             duration += TRAINING + timedelta(seconds=iteration.training.samples * SECONDS_PER_TRAINING_SAMPLE)
             duration += INFERENCE
         if iteration.human is not None:
-            tasks = len(iteration.human.index) * self._workers_of(iteration)
+            workers = int(job.request["HumanTaskConfig"]["NumberOfHumanWorkersPerDataObject"])
+            tasks = len(iteration.human.index) * workers
             duration += TASK_PICKUP + timedelta(seconds=math.ceil(tasks * SECONDS_PER_TASK / CONCURRENT_WORKERS))
         return duration
-
-    @staticmethod
-    def _workers_of(iteration: Iteration) -> int:
-        assert iteration.human is not None
-        answers = iteration.human.answers
-        if isinstance(answers, ClassAnswers):
-            return int(answers.answers.shape[1])
-        return len(answers.answers[0]) if answers.answers else 1
 
     def _commit(self, job: _Job, iteration: Iteration) -> None:
         job.pending = None
@@ -354,23 +362,22 @@ class GroundTruth:
             for row, index in enumerate(iteration.human.index):
                 object_id = str(index)
                 size = self._size(job, index)
-                answers = self._answers(iteration, row)
-                worker_ids = [self._worker_id(job, number, index, w) for w in range(len(answers))]
-                submitted = [
-                    {"acceptanceTime": (now - timedelta(seconds=SECONDS_PER_TASK)).isoformat(timespec="milliseconds"),
-                     "answerContent": job.task.answer(answer, size), "submissionTime": now.isoformat(timespec="milliseconds"),
-                     "timeSpentInSeconds": float(SECONDS_PER_TASK), "workerId": worker_id, "workerMetadata": None}
-                    for answer, worker_id in zip(answers, worker_ids, strict=True)
-                ]  # fmt: skip
+                submitted = self._worker_answers(job, number, index, self._answers(iteration, row), now)
                 job.output.put(
                     f"annotations/worker-response/iteration-{number}/{object_id}/{stamp}.json",
                     json.dumps({"answers": submitted}).encode(),
                 )
-                requests.append({
-                    "datasetObjectId": object_id, "dataObject": self._data_object(job, index),
-                    "annotations": [{"workerId": s["workerId"], "annotationData": {"content": json.dumps(s["answerContent"])}}
-                                    for s in submitted],
-                })  # fmt: skip
+                annotations = [
+                    {"workerId": a["workerId"], "annotationData": {"content": json.dumps(a["answerContent"])}}
+                    for a in submitted
+                ]
+                requests.append(
+                    {
+                        "datasetObjectId": object_id,
+                        "dataObject": self._data_object(job, index),
+                        "annotations": annotations,
+                    }
+                )
                 label, confidence = iteration.human.labels[row], float(iteration.human.confidence[row])
                 entry = job.task.entry(label, confidence, human=True, created=now, size=size)
                 responses.append({"datasetObjectId": object_id, "consolidatedAnnotation": {"content": entry}})
@@ -378,10 +385,35 @@ class GroundTruth:
                 intermediate.append(json.dumps({**job.lines[index], **entry}))
             job.human += len(iteration.human.index)
             consolidated = "annotations/consolidated-annotation"
-            job.output.put(f"{consolidated}/consolidation-request/iteration-{number}/{stamp}.json", json.dumps(requests).encode())
-            job.output.put(f"{consolidated}/consolidation-response/iteration-{number}/{stamp}.json", json.dumps(responses).encode())
+            job.output.put(
+                f"{consolidated}/consolidation-request/iteration-{number}/{stamp}.json", json.dumps(requests).encode()
+            )
+            job.output.put(
+                f"{consolidated}/consolidation-response/iteration-{number}/{stamp}.json", json.dumps(responses).encode()
+            )
         if intermediate:
-            job.output.put(f"manifests/intermediate/{number}/output.manifest", ("\n".join(intermediate) + "\n").encode())
+            job.output.put(
+                f"manifests/intermediate/{number}/output.manifest", ("\n".join(intermediate) + "\n").encode()
+            )
+
+    def _worker_answers(
+        self, job: _Job, number: int, index: int, answers: list[Any], now: datetime
+    ) -> list[dict[str, Any]]:
+        """One object's worker-response entries, as the crowd element submits them."""
+        assert job.task is not None
+        size = self._size(job, index)
+        accepted = (now - timedelta(seconds=SECONDS_PER_TASK)).isoformat(timespec="milliseconds")
+        return [
+            {
+                "acceptanceTime": accepted,
+                "answerContent": job.task.answer(answer, size),
+                "submissionTime": now.isoformat(timespec="milliseconds"),
+                "timeSpentInSeconds": float(SECONDS_PER_TASK),
+                "workerId": self._worker_id(job, number, index, worker),
+                "workerMetadata": None,
+            }
+            for worker, answer in enumerate(answers)
+        ]
 
     @staticmethod
     def _answers(iteration: Iteration, row: int) -> list[Any]:
@@ -403,7 +435,9 @@ class GroundTruth:
     def _write_training(self, job: _Job, iteration: Iteration, now: datetime) -> None:
         assert job.task is not None and iteration.training is not None and iteration.model is not None
         training_job = self._training_job_name(job, iteration.number)
-        info = artifacts.ModelInfo(job.task.algorithm, job.task.labels, iteration.training.samples, job.name, iteration.number)
+        info = artifacts.ModelInfo(
+            job.task.algorithm, job.task.labels, iteration.training.samples, job.name, iteration.number
+        )
         key = f"training/auto-annotation/{iteration.number}/training-output/{training_job}/output/model.tar.gz"
         job.output.put(key, artifacts.pack(iteration.model, info))
         job.models.append(job.output.uri(key))
@@ -416,7 +450,7 @@ class GroundTruth:
         start = now - TRAINING - timedelta(seconds=training.samples * SECONDS_PER_TRAINING_SAMPLE) - INFERENCE
         classes = len(job.task.labels)
 
-        def line(moment: datetime, text: str) -> dict[str, Any]:
+        def line(moment: datetime, text: str) -> "InputLogEventTypeDef":
             stamp = moment.strftime("%m/%d/%Y %H:%M:%S")
             return {"timestamp": int(moment.timestamp() * 1000), "message": f"[{stamp} INFO 140291948] {text}"}
 
@@ -430,7 +464,9 @@ class GroundTruth:
         for epoch, value in enumerate(training.validation):
             moment = start + step * (epoch + 1)
             if job.task.boxes:
-                events.append(line(moment, f"#quality_metric: host=algo-1, epoch={epoch}, validation mAP <score>=({value:.6f})"))
+                events.append(
+                    line(moment, f"#quality_metric: host=algo-1, epoch={epoch}, validation mAP <score>=({value:.6f})")
+                )
             else:
                 events.append(line(moment, f"Epoch[{epoch}] Validation-accuracy={value:.6f}"))
         logs = self.session.client("logs", region_name=self.region)
@@ -465,4 +501,3 @@ class GroundTruth:
 
 class _JobFailure(Exception):
     """The job fails with this FailureReason."""
-

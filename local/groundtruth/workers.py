@@ -15,9 +15,9 @@ from local.groundtruth.world import BoxObjects, ClassObjects, FloatArray, IntArr
 
 # Chance a worker gets an object right at difficulty 0 and 1 (linear in between).
 CLASS_ACCURACY = (0.995, 0.80)
-BOX_RECALL = (0.98, 0.80)
+BOX_RECALL = (0.99, 0.90)
 # Box corners move by this fraction of the box's size (standard deviation), at difficulty 0 and 1.
-BOX_JITTER = (0.03, 0.09)
+BOX_JITTER = (0.02, 0.05)
 STRAY_BOX_RATE = 0.02
 CLUSTER_IOU = 0.5
 
@@ -33,7 +33,9 @@ class ClassAnswers:
     confidence: FloatArray  # (n,) share of workers who agree with the consolidated label
 
 
-def classify(objects: ClassObjects, index: IntArray, workers: int, classes: int, rng: np.random.Generator) -> ClassAnswers:
+def classify(
+    objects: ClassObjects, index: IntArray, workers: int, classes: int, rng: np.random.Generator
+) -> ClassAnswers:
     answers = np.empty((len(index), workers), dtype=np.int64)
     for row, i in enumerate(index):
         truth = int(objects.labels[i])

@@ -3,15 +3,14 @@ model can see of it.
 
 No pixels are involved. An object's truth and its features come from a hash of its identity (the
 `source-ref`, or the inline `source` of a text object), so the same object looks the same in every job.
-Features are a fixed linear view of the truth (the "world" of a task type and label set) plus noise whose
-scale is the object's difficulty; the emulated workers also err more on difficult objects. A model can
-only learn the world from labeled objects, which is what makes auto-labeling fractions come out of the
-active-learning loop instead of being set.
+Features are a fixed linear view of the truth (the "world" of a task type and label set) plus noise: for
+boxes its scale is the object's difficulty; a difficult object to classify leans towards another class. The
+emulated workers also err more on difficult objects. A model can only learn the world from labeled objects,
+which is what makes auto-labeling fractions come out of the active-learning loop instead of being set.
 """
 
 import hashlib
 from dataclasses import dataclass
-from typing import Protocol
 
 import numpy as np
 import numpy.typing as npt
@@ -25,15 +24,18 @@ MAX_BOXES = 3
 BOX_COUNT_PRIOR = (0.55, 0.30, 0.15)
 # Box coordinates enter the features with this gain: the higher, the easier boxes are to regress.
 BOX_GAIN = 10.0
-VIEW_GAIN = 2.1
+# The scale of the box features' view of the truth, against the noise: how much there is to learn.
+VIEW_GAIN = 2.3
+# Distance between class centres (classification).
 CLASS_SEPARATION = 3.5
 # How far towards another class a difficult object's features lean, and the noise around them.
 CLASS_CONFUSION = 0.55
 CLASS_NOISE = 0.7
-# Difficulty h in [0, 1] ~ Beta(a, b); the feature noise is NOISE_FLOOR + NOISE_SPAN * h.
+# Difficulty h in [0, 1] ~ Beta(a, b); a box object's feature noise is NOISE_FLOOR + NOISE_SPAN * h.
 DIFFICULTY_BETA = (1.6, 2.6)
 NOISE_FLOOR = 0.15
 NOISE_SPAN = 1.6
+# These constants shape the world for every job alike; no job's machine fraction is set anywhere.
 IMAGE_SIZES = ((640, 480), (800, 600), (1024, 768), (500, 375), (768, 1024), (1280, 853))
 _WORLD_SEED = "gtchain-local-world-1"
 
@@ -67,12 +69,6 @@ class BoxObjects(Observed):
     boxes: FloatArray  # (n, MAX_BOXES, 4) left, top, width, height as image fractions; zero past counts
     classes: IntArray  # (n, MAX_BOXES) class index of each box
     image_sizes: IntArray  # (n, 2) width, height in pixels
-
-
-class World(Protocol):
-    labels: tuple[str, ...]
-
-    def observe(self, identities: list[str]) -> Observed: ...
 
 
 def _difficulty(rng: np.random.Generator) -> float:

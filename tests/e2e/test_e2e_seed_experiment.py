@@ -9,7 +9,7 @@ from local.dataset import chain_spec, manifest
 from tests.e2e.conftest import CHAIN, START, machine_share, tags
 
 
-@pytest.mark.parametrize("seed", [11, 12, 13, 14, 15])
+@pytest.mark.parametrize("seed", [1, 2, 3, 4, 5])
 def test_round_two_with_the_carried_model_beats_its_baseline(seed: int) -> None:
     # Given the notebook's setup: 2,500 objects split in two rounds, a baseline for round 2
     with LocalCloud(seed=seed, start=START) as cloud:
@@ -29,4 +29,5 @@ def test_round_two_with_the_carried_model_beats_its_baseline(seed: int) -> None:
     assert carried == jobs["1round"]["LabelingJobOutput"]["FinalActiveLearningModelArn"]
     assert "InitialActiveLearningModelArn" not in jobs["2baseline"]["LabelingJobAlgorithmsConfig"]
     # And the model is worth at least 5 points of machine-labeled objects (an outcome of the learning loop)
-    assert machine_share(jobs["2round"]) >= machine_share(jobs["2baseline"]) + 5
+    with_model, without = machine_share(jobs["2round"]), machine_share(jobs["2baseline"])
+    assert with_model >= without + 5, f"seed {seed}: {with_model:.1f}% with the model, {without:.1f}% without"
