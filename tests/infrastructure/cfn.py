@@ -7,39 +7,18 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-import yaml
 from samtranslator.translator.transform import transform
 
+from local.template import load_template
 from tests.support import ROOT
 
 TEMPLATE = ROOT / "template.yaml"
 Template = dict[str, Any]
 
 
-class _CfnLoader(yaml.SafeLoader):
-    """!Ref X -> {"Ref": X}; !GetAtt A.B -> {"Fn::GetAtt": [A, B]}; !Sub/!If/... -> {"Fn::Sub": ...}."""
-
-
-def _intrinsic(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> dict[str, Any]:
-    name = suffix if suffix in {"Ref", "Condition"} else f"Fn::{suffix}"
-    value: Any
-    if isinstance(node, yaml.ScalarNode):
-        value = loader.construct_scalar(node)
-        if suffix == "GetAtt":
-            value = value.split(".", 1)
-    elif isinstance(node, yaml.SequenceNode):
-        value = loader.construct_sequence(node, deep=True)
-    else:
-        value = loader.construct_mapping(node, deep=True)  # type: ignore[arg-type]
-    return {name: value}
-
-
-_CfnLoader.add_multi_constructor("!", _intrinsic)
-
-
 def load(path: Path = TEMPLATE) -> Template:
-    document: Template = yaml.load(path.read_text(), Loader=_CfnLoader)  # noqa: S506 - a SafeLoader subclass
-    return document
+    """The same loader the emulator provisions from, so both read the template alike."""
+    return load_template(path)
 
 
 @cache

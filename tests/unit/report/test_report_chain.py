@@ -97,6 +97,9 @@ def test_the_html_page_embeds_the_figures_and_lists_every_round() -> None:
     assert [base64.b64decode(e) for e in embedded] == [chain_png, *(job_pngs[r.job_name] for r in summary.rounds)]
     rows = re.findall(r'<tr class="(round|baseline)">\s*<td>(\d+)</td>', page)
     assert rows == [("round", "1"), ("round", "2"), ("baseline", "2")]
+    # a round says whether it started from a carried model; none of these did
+    kinds = re.findall(r'<tr class="(?:round|baseline)">\s*<td>\d+</td>\s*<td class="text">([^<]+)</td>', page)
+    assert kinds == ["round (no model)", "round (no model)", "baseline (no model)"]
     for job in summary.rounds:
         assert f'href="../{job.job_name}/summary.json"' in page
     assert "<strong>$27.00</strong>" in page and "+20.0 points" in page

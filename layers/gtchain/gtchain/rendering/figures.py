@@ -102,12 +102,12 @@ def job_figure(summary: "JobSummary") -> bytes:
 
 
 def chain_figure(summary: "ChainSummary") -> bytes:
-    """Machine fraction and cost per round, each baseline (no model) beside its round (carried model)."""
+    """Machine fraction and cost per round, each baseline (same objects, no model) beside its round."""
     figure = _figure(2)
     fraction_axes = figure.add_subplot(1, 2, 1)
     cost_axes = figure.add_subplot(1, 2, 2)
     for role, offset, color, label in (
-        ("round", -0.2, HUMAN, "round (carried model)"), ("baseline", 0.2, MACHINE, "baseline (no model)"),
+        ("round", -0.2, HUMAN, "round"), ("baseline", 0.2, MACHINE, "baseline (same objects, no model)"),
     ):  # fmt: skip
         jobs = [job for job in summary.rounds if job.role == role]
         if not jobs:
