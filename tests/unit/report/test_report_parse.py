@@ -5,6 +5,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from gtchain.report import parse
 from gtchain.report.parse import MalformedJsonError, iter_json_array, parse_job_output
 from tests.fixtures.job_outputs import (
     CONSOLIDATION,
@@ -164,9 +165,17 @@ def test_entries_and_files_out_of_place_are_named_and_skipped() -> None:
     ]
 
 
-def test_response_files_are_streamed_not_read_whole() -> None:
-    objects, _ = _written(OutputPlan((IterationPlan(40),)), chunk_size=64)
+def test_large_response_files_are_streamed_and_small_ones_read_whole_with_the_same_counts(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    plan = OutputPlan((IterationPlan(40),))
+    objects, _ = _written(plan, chunk_size=64)
+    whole = parse_job_output(objects, BUCKET, PREFIX, "category")
+    assert objects.chunk_reads == []  # small files: one GET each, parsed whole
 
-    parse_job_output(objects, BUCKET, PREFIX, "category")
+    monkeypatch.setattr(parse, "WHOLE_FILE_BYTES", 0)
+    objects, _ = _written(plan, chunk_size=64)
+    streamed = parse_job_output(objects, BUCKET, PREFIX, "category")
 
     assert len(objects.chunk_reads) == 2  # both response files, through iter_chunks (64-byte pieces)
+    assert streamed.iterations == whole.iterations and streamed.warnings == whole.warnings

@@ -26,6 +26,9 @@ _ITERATION_DIR = re.compile(r"^iteration-(\d+)$")
 _CHUNK = 64 * 1024
 # An element larger than this is not an annotation: stop reading the file rather than buffer it.
 MAX_ELEMENT_CHARS = 4 * 1024 * 1024
+# Response files up to this size are parsed whole, at C speed; larger ones are streamed element by element,
+# so memory stays bounded by this size whatever a job's files weigh.
+WHOLE_FILE_BYTES = 2 * 1024 * 1024
 _EXAMPLES = 5
 _WHITESPACE = " \t\r\n"
 
@@ -191,9 +194,10 @@ class _Reader:
         for info in self.objects.list_objects(self.bucket, self.prefix + subprefix):
             yield info.key.removeprefix(self.prefix)
 
-    def consolidation_files(self) -> list[tuple[int, str]]:
+    def consolidation_files(self) -> list[tuple[int, str, int]]:
         files = []
-        for key in self._keys(CONSOLIDATION_PREFIX):
+        for info in self.objects.list_objects(self.bucket, self.prefix + CONSOLIDATION_PREFIX):
+            key = info.key.removeprefix(self.prefix)
             if not key.endswith(".json"):
                 continue
             parts = key.split("/")
@@ -201,7 +205,7 @@ class _Reader:
             if match is None:
                 self.detail.warnings.append(f"{key}: not in an iteration-<N> folder; skipped")
                 continue
-            files.append((int(match.group(1)), key))
+            files.append((int(match.group(1)), key, info.size))
         return sorted(files)
 
     def auto_annotator_files(self) -> list[tuple[int, str]]:
@@ -228,11 +232,20 @@ class _Reader:
             refs.add(TrainingJobRef(int(parts[-5]), parts[-3]))
         return sorted(refs, key=lambda ref: (ref.iteration, ref.name))
 
-    def read_human(self, iteration: int, key: str) -> None:
+    def _response_entries(self, key: str, size: int) -> Iterator[Any]:
+        if size > WHOLE_FILE_BYTES:
+            return iter_json_array(self.objects.iter_chunks(self.bucket, self.prefix + key, _CHUNK))
+        body = self.objects.get_bytes(self.bucket, self.prefix + key)
+        try:
+            document = json.loads(body)
+        except ValueError:  # malformed: the streaming parser says where, and yields what precedes the fault
+            document = None
+        return iter(document) if isinstance(document, list) else iter_json_array(iter([body]))
+
+    def read_human(self, iteration: int, key: str, size: int) -> None:
         counted, skipped = 0, 0
         try:
-            chunks = self.objects.iter_chunks(self.bucket, self.prefix + key, _CHUNK)
-            for entry in iter_json_array(chunks):
+            for entry in self._response_entries(key, size):
                 parsed = _consolidated(entry, self.label_attribute)
                 if parsed is None:
                     skipped += 1
@@ -291,8 +304,8 @@ def parse_job_output(objects: StreamingObjectStore, bucket: str, prefix: str, la
     time an object is seen is its lowest iteration.
     """
     reader = _Reader(objects, bucket, prefix, label_attribute)
-    for iteration, key in reader.consolidation_files():
-        reader.read_human(iteration, key)
+    for iteration, key, size in reader.consolidation_files():
+        reader.read_human(iteration, key, size)
     for iteration, key in reader.auto_annotator_files():
         reader.read_machine(iteration, key)
     detail = reader.detail
