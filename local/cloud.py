@@ -59,6 +59,16 @@ _CREDENTIALS = {
 log = logging.getLogger("local")
 
 
+def drain_queue(sqs: Any, url: str) -> list[dict[str, Any]]:
+    """Receive and delete every message waiting in a queue; their bodies, parsed."""
+    found = []
+    while batch := sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", []):
+        for message in batch:
+            found.append(json.loads(message["Body"]))
+            sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+    return found
+
+
 class Observer(JobObserver, Protocol):
     """What the demo (or a test) hears while the chain runs: Ground Truth's progress and gtchain's events."""
 
@@ -180,13 +190,7 @@ class LocalCloud:
     def queue_messages(self, logical_id: str) -> list[dict[str, Any]]:
         """Read (and remove) what waits in one of the template's queues, e.g. an on-failure queue."""
         sqs = self.session.client("sqs", region_name=REGION)
-        url = self.stack.template.physical(logical_id).ref
-        found = []
-        while batch := sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", []):
-            for message in batch:
-                found.append(json.loads(message["Body"]))
-                sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
-        return found
+        return drain_queue(sqs, self.stack.template.physical(logical_id).ref)
 
     # ---- the loop ----------------------------------------------------------------------------------
 

@@ -10,6 +10,7 @@ import boto3
 from gtchain.adapters import aws_ports
 from gtchain.config import Settings
 from gtchain.logic.ports import Ports
+from local.cloud import drain_queue
 
 ROOT = Path(__file__).resolve().parent.parent
 EVENTS = ROOT / "events"
@@ -58,13 +59,7 @@ class Stack:
         return str(self.s3.put_object(Bucket=DATA_BUCKET, Key=key, Body=data)["VersionId"])
 
     def _drain(self, url: str) -> list[dict[str, Any]]:
-        sqs = boto3.client("sqs", region_name=REGION)
-        messages = []
-        while batch := sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", []):
-            for message in batch:
-                messages.append(json.loads(message["Body"]))
-                sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
-        return messages
+        return drain_queue(boto3.client("sqs", region_name=REGION), url)
 
     def published(self) -> list[dict[str, Any]]:
         """Drain gtchain's published events (as EventBridge delivered them)."""
