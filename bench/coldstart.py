@@ -4,9 +4,8 @@ The interpreter sees what Lambda's would: the built function directory, then the
 with site-packages off (`python -S`), in Lambda's environment (AWS_LAMBDA_FUNCTION_NAME, LAMBDA_TASK_ROOT,
 Powertools tracing on; LAMBDA_TASK_ROOT is what keeps the X-Ray SDK off its daemon sampler, as in Lambda).
 The package is measured as `make build` ships it: with its .pyc files (Lambda's /var/task and /opt are
-read-only, so a package without them compiles every module from source at every cold start: 767 ms instead
-of 269 ms for the start handler when this was measured). Without a build that matches the source, the
-development environment is measured instead, and the row says so.
+read-only, so a package without them compiles every module from source at every cold start). Without a
+build that matches the source, the development environment is measured instead, and the row says so.
 """
 
 import os
