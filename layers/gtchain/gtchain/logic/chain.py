@@ -213,7 +213,7 @@ def launch(ports: Ports, chain: ChainRecord, record: RoundRecord) -> None:
         if ports.store.mark_running(chain.chain_id, record.number, role, job.name, arn):
             ports.publisher.publish(
                 events.ROUND_STARTED,
-                _detail(record, role, job.model_copy(update={"arn": arn, "status": RoundStatus.RUNNING})),
+                round_event_detail(record, role, job.model_copy(update={"arn": arn, "status": RoundStatus.RUNNING})),
             )
             continue
         current = ports.store.get_round(chain.chain_id, record.number)
@@ -300,9 +300,9 @@ def _record_outcome(ports: Ports, record: RoundRecord, role: str, finished: JobR
         if not store.finish_job(chain_id, record.number, role, finished):
             return False
         if finished.status == RoundStatus.COMPLETED:
-            publisher.publish(events.ROUND_COMPLETED, _detail(record, role, finished))
+            publisher.publish(events.ROUND_COMPLETED, round_event_detail(record, role, finished))
         else:
-            publisher.publish(events.ROUND_FAILED, _detail(record, role, finished))
+            publisher.publish(events.ROUND_FAILED, round_event_detail(record, role, finished))
             publisher.notify(
                 f"gtchain: baseline of round {record.number} {finished.status}",
                 f"Baseline job {finished.name} of chain {chain_id} ended {finished.status}: "
@@ -320,7 +320,7 @@ def _record_outcome(ports: Ports, record: RoundRecord, role: str, finished: JobR
             )
         if not store.finish_job(chain_id, record.number, role, finished, latest_model_arn=carried):
             return False
-        publisher.publish(events.ROUND_COMPLETED, _detail(record, role, finished))
+        publisher.publish(events.ROUND_COMPLETED, round_event_detail(record, role, finished))
         kick(ports, chain_id)
         return True
 
@@ -329,14 +329,14 @@ def _record_outcome(ports: Ports, record: RoundRecord, role: str, finished: JobR
     )
     if not store.finish_job(chain_id, record.number, role, finished):
         return False
-    publisher.publish(events.ROUND_FAILED, _detail(record, role, finished, reason))
+    publisher.publish(events.ROUND_FAILED, round_event_detail(record, role, finished, reason))
     chain = store.get_chain(chain_id)
     if chain is not None:
         pause(ports, chain, reason)
     return True
 
 
-def _detail(record: RoundRecord, role: str, job: JobRecord, reason: str | None = None) -> dict[str, Any]:
+def round_event_detail(record: RoundRecord, role: str, job: JobRecord, reason: str | None = None) -> dict[str, Any]:
     detail: dict[str, Any] = {
         "chainId": record.chain_id,
         "round": record.number,

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from gtchain.logic import naming
-from gtchain.logic.chain import LIVE, _detail, apply_outcome, kick, launch, record_progress
+from gtchain.logic.chain import LIVE, apply_outcome, kick, launch, record_progress, round_event_detail
 from gtchain.logic.ports import Ports
 from gtchain.logic.settle import settle
 from gtchain.logic.start import apply_spec, pick_up_inbox, spec_drifted
@@ -115,6 +115,6 @@ def request_missing_reports(
     for record, role, job in due:
         if job.name in reported:
             continue
-        ports.publisher.publish(events.ROUND_COMPLETED, _detail(record, role, job))
+        ports.publisher.publish(events.ROUND_COMPLETED, round_event_detail(record, role, job))
         logger.warning("reconciler asked again for a missing report", extra={"job": job.name})
         repairs.reports_requested.append(job.name)
