@@ -98,7 +98,7 @@ def _advance(with_baseline: bool) -> dict[str, Any]:
     from moto import mock_aws
 
     from gtchain.adapters import aws_ports, clients
-    from gtchain.logic.labeling_request import TAG_ROLE, TAG_ROUND
+    from gtchain.domain.labeling_request import TAG_ROLE, TAG_ROUND
     from local import moto_labeling
     from tests.integration.chain.flow import advance, drop, finish_job, jobs, manifest_lines, model_arn
     from tests.support import create_stack

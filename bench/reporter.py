@@ -56,16 +56,16 @@ def output_plan(objects: int) -> "OutputPlan":
 def setup(args: list[str]) -> dict[str, Any]:
     import boto3
 
-    from gtchain.logic import naming
-    from gtchain.logic.labeling_request import job_tags
+    from gtchain.domain import names
+    from gtchain.domain.labeling_request import job_tags
     from tests.fixtures.job_outputs import complete_job, labeling_request, training_log_messages, write_job_output
     from tests.support import ACCOUNT, DATA_BUCKET, REGION, create_stack
 
     objects = int(args[0])
     stack = create_stack()
-    name = naming.job_name("gtchain", CHAIN, INCARNATION, 1, "round", 1)
+    name = names.job_name("gtchain", CHAIN, INCARNATION, 1, "round", 1)
     tags = {t["Key"]: t["Value"] for t in job_tags(CHAIN, INCARNATION, 1, "round")}
-    output_path = f"s3://{DATA_BUCKET}/{naming.job_output_prefix(CHAIN)}/"
+    output_path = f"s3://{DATA_BUCKET}/{names.job_output_prefix(CHAIN)}/"
     boto3.client("sagemaker").create_labeling_job(**labeling_request(name, output_path, tags=tags))
     s3 = boto3.client("s3")
     sizes: list[int] = []
@@ -74,7 +74,7 @@ def setup(args: list[str]) -> dict[str, Any]:
         s3.put_object(Bucket=DATA_BUCKET, Key=key, Body=body)
         sizes.append(len(body))
 
-    prefix = f"{naming.job_output_prefix(CHAIN)}/{name}/"
+    prefix = f"{names.job_output_prefix(CHAIN)}/{name}/"
     truth = write_job_output(put, prefix, output_plan(objects))
     logs = boto3.client("logs")
     logs.create_log_group(logGroupName="/aws/sagemaker/TrainingJobs")

@@ -18,9 +18,9 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from gtchain.logic.cost import to_cents
-from gtchain.logic.labeling_request import pricing_for
-from gtchain.models.spec import ChainSpec
+from gtchain.domain.labeling_request import pricing_for
+from gtchain.domain.pricing import to_cents
+from gtchain.domain.spec import ChainSpec
 from local.cloud import LocalCloud
 from local.dataset import TASK_LABELS, chain_spec, manifest
 from local.groundtruth.loop import Iteration

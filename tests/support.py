@@ -9,7 +9,7 @@ import boto3
 
 from gtchain.adapters import aws_ports
 from gtchain.config import Settings
-from gtchain.logic.ports import Ports
+from gtchain.service.ports import Ports
 from local.cloud import drain_queue
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -8,9 +8,9 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from gtchain.adapters import aws_ports
 from gtchain.config import Settings
-from gtchain.logic.advance import handle_job_state_change
-from gtchain.models.events import LabelingJobStateChangeEvent
+from gtchain.domain.events import LabelingJobStateChangeEvent
 from gtchain.observability import logger, metrics, tracer
+from gtchain.service.advance import handle_job_state_change
 
 
 @logger.inject_lambda_context(correlation_id_path="id")

@@ -10,8 +10,8 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from gtchain.adapters import aws_ports
 from gtchain.config import Settings
-from gtchain.logic.reconcile import reconcile_all
 from gtchain.observability import logger, metrics, tracer
+from gtchain.service.reconcile import reconcile_all
 
 
 @logger.inject_lambda_context(correlation_id_path="id")

@@ -8,9 +8,9 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from gtchain.adapters.report import aws_report_ports
 from gtchain.config import Settings
-from gtchain.models.events import RoundCompletedEvent
+from gtchain.domain.events import RoundCompletedEvent
 from gtchain.observability import logger, metrics, tracer
-from gtchain.report.run import handle_round_completed
+from gtchain.service.report.job import handle_round_completed
 
 
 @logger.inject_lambda_context(correlation_id_path="id")

@@ -9,8 +9,8 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from gtchain.adapters import aws_ports
 from gtchain.config import Settings
-from gtchain.logic.start import handle_object_created
 from gtchain.observability import logger, metrics, tracer
+from gtchain.service.start import handle_object_created
 
 
 @logger.inject_lambda_context(correlation_id_path="id")

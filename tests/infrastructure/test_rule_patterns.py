@@ -9,8 +9,7 @@ from urllib.parse import quote, quote_plus
 import pytest
 from moto.events.models import EventPattern
 
-from gtchain.logic import naming
-from gtchain.report import keys as report_keys
+from gtchain.domain import names
 from tests.infrastructure import cfn, invariants
 from tests.support import ACCOUNT, DATA_BUCKET, REGION, load_event
 
@@ -50,13 +49,13 @@ def test_start_has_the_two_s3_rules() -> None:
 
 
 USER_KEYS = [
-    naming.spec_key("birds"),
-    naming.spec_key("a-1"),
-    naming.manifest_key("birds", "batch-1.manifest"),
-    naming.manifest_key("birds", "my batch.manifest"),
-    naming.manifest_key("birds", "a+b (copy).manifest"),
-    naming.manifest_key("birds", "100%.manifest"),
-    naming.manifest_key("inbox", "jobs.manifest"),
+    names.spec_key("birds"),
+    names.spec_key("a-1"),
+    names.manifest_key("birds", "batch-1.manifest"),
+    names.manifest_key("birds", "my batch.manifest"),
+    names.manifest_key("birds", "a+b (copy).manifest"),
+    names.manifest_key("birds", "100%.manifest"),
+    names.manifest_key("inbox", "jobs.manifest"),
 ]
 
 
@@ -72,27 +71,27 @@ def test_user_uploads_start_the_service(key: str, encode: Any) -> None:
 
 def _service_keys(chain_id: str) -> list[str]:
     """Every kind of key gtchain writes for a chain, and what Ground Truth writes under a job's output."""
-    job = naming.job_name(PREFIX, chain_id, "k3x9", 12, "baseline", 2)
-    output = f"{naming.job_output_prefix(chain_id)}/{job}"
-    manifest = naming.manifest_key(chain_id, "batch.manifest")
-    spec = naming.spec_key(chain_id)
+    job = names.job_name(PREFIX, chain_id, "k3x9", 12, "baseline", 2)
+    output = f"{names.job_output_prefix(chain_id)}/{job}"
+    manifest = names.manifest_key(chain_id, "batch.manifest")
+    spec = names.spec_key(chain_id)
     return [
-        naming.error_report_key(manifest, "v1", chain_id),
-        naming.error_report_key(spec, "v1", chain_id),
-        naming.error_report_key(f"chains/{chain_id}/x/inbox/chain.json", "v1", None),
-        naming.part_key(chain_id, "batch.manifest", "v1", 1, 2),
-        naming.part_digests_key(chain_id, "batch.manifest", "v1", 1, 2),
-        naming.round_input_key(chain_id, 12, 2),
-        naming.round_digests_key(chain_id, 12, 2),
-        naming.round_skipped_key(chain_id, 12, 2),
-        naming.config_key(chain_id, "ui-template", "0f3c", ".liquid.html"),
-        naming.config_key(chain_id, "labels", "0f3c", ".json"),
-        naming.results_key(chain_id, "batch.manifest"),
-        naming.status_key(chain_id),
-        report_keys.job_report_prefix(chain_id, job) + report_keys.SUMMARY,
-        report_keys.job_report_prefix(chain_id, job) + report_keys.FIGURE,
-        report_keys.chain_report_prefix(chain_id) + report_keys.SUMMARY,
-        report_keys.chain_report_prefix(chain_id) + report_keys.HTML,
+        names.error_report_key(manifest, "v1", chain_id),
+        names.error_report_key(spec, "v1", chain_id),
+        names.error_report_key(f"chains/{chain_id}/x/inbox/chain.json", "v1", None),
+        names.part_key(chain_id, "batch.manifest", "v1", 1, 2),
+        names.part_digests_key(chain_id, "batch.manifest", "v1", 1, 2),
+        names.round_input_key(chain_id, 12, 2),
+        names.round_digests_key(chain_id, 12, 2),
+        names.round_skipped_key(chain_id, 12, 2),
+        names.config_key(chain_id, "ui-template", "0f3c", ".liquid.html"),
+        names.config_key(chain_id, "labels", "0f3c", ".json"),
+        names.results_key(chain_id, "batch.manifest"),
+        names.status_key(chain_id),
+        names.job_report_prefix(chain_id, job) + names.REPORT_SUMMARY,
+        names.job_report_prefix(chain_id, job) + names.REPORT_FIGURE,
+        names.chain_report_prefix(chain_id) + names.REPORT_SUMMARY,
+        names.chain_report_prefix(chain_id) + names.REPORT_HTML,
         f"{output}/manifests/output/output.manifest",
         f"{output}/manifests/intermediate/3/output.manifest",
         f"{output}/annotations/worker-response/iteration-1/0/2026-11-24_09:13:41.json",
@@ -126,7 +125,7 @@ def test_other_user_keys_do_not_start_the_service(key: str) -> None:
 
 
 def test_uploads_to_another_bucket_do_not_start_the_service() -> None:
-    assert not starts(naming.spec_key("birds"), bucket="someone-elses-bucket")
+    assert not starts(names.spec_key("birds"), bucket="someone-elses-bucket")
 
 
 def test_advance_hears_only_this_stacks_labeling_jobs() -> None:

@@ -258,7 +258,7 @@ def test_a_job_name_taken_by_an_earlier_attempt_of_this_chain_counts_as_created(
     with pytest.raises(ClientError, match="ResourceInUse"):
         running.sagemaker.create_labeling_job(**jobs()[record.job.name].request)
     # a second launch of the same round (e.g. the reconciler after a crash) adopts the existing job
-    from gtchain.logic.chain import launch
+    from gtchain.service.chain import launch
 
     chain = running.ports.store.get_chain("birds")
     assert chain is not None

@@ -8,7 +8,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from gtchain.adapters.sagemaker import SageMakerLabeling
-from gtchain.logic.reconcile import ReconcileError, reconcile_all
+from gtchain.service.reconcile import ReconcileError, reconcile_all
 from tests.integration.chain.flow import drop, jobs, manifest_lines, reconcile
 from tests.integration.lifecycle.groundtruth import input_lines, round_job, status
 from tests.support import Stack

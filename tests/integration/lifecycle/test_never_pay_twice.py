@@ -3,8 +3,8 @@
 import json
 from typing import Any
 
-from gtchain.logic.labeling_request import pricing_for
-from gtchain.models.spec import ChainSpec
+from gtchain.domain.labeling_request import pricing_for
+from gtchain.domain.spec import ChainSpec
 from tests.integration.chain.flow import drop, jobs, manifest_lines
 from tests.integration.lifecycle.groundtruth import (
     complete,

@@ -6,7 +6,7 @@ from typing import Any
 from unittest import mock
 
 from gtchain.adapters.s3 import S3ObjectStore
-from gtchain.models.spec import ChainState
+from gtchain.domain.spec import ChainState
 from local import moto_labeling
 from tests.integration.chain.flow import advance, drop, finish_job, manifest_lines, model_arn, reconcile
 from tests.integration.lifecycle.groundtruth import complete, round_job, status, write_output

@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 
 from gtchain.adapters.report import aws_report_ports
-from gtchain.logic.ports import ObjectInfo
-from gtchain.report.run import ReportPorts, handle_round_completed
+from gtchain.service.ports import ObjectInfo
+from gtchain.service.report.job import ReportPorts, handle_round_completed
 from local.moto_labeling import serialized_requests
 from tests.fixtures.job_outputs import IterationPlan, OutputPlan
 from tests.integration.chain.flow import model_arn

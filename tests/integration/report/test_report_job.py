@@ -10,8 +10,8 @@ import boto3
 import pytest
 
 from functions.report import app as report_app
-from gtchain.report.__main__ import EXIT_TRY_LATER, main
-from gtchain.report.run import OutputNotReadyError
+from gtchain.entrypoints.report import EXIT_TRY_LATER, main
+from gtchain.service.report.job import OutputNotReadyError
 from tests.fixtures.job_outputs import (
     VENDOR_WORKTEAM,
     IterationPlan,

@@ -5,7 +5,7 @@ from typing import Any
 
 import boto3
 
-from gtchain.logic.reconcile import Repairs, request_missing_reports
+from gtchain.service.reconcile import Repairs, request_missing_reports
 from tests.fixtures.job_outputs import IterationPlan, OutputPlan
 from tests.integration.chain.flow import reconcile
 from tests.integration.report.report_flow import complete, report, reports_key, start_chain, write_output

@@ -1,7 +1,7 @@
 from decimal import Decimal
 
-from gtchain.logic.cost import JobPricing, to_cents
-from gtchain.logic.labeling_request import _amount_in_usd, price_from_api
+from gtchain.domain.labeling_request import _amount_in_usd, price_from_api
+from gtchain.domain.pricing import JobPricing, to_cents
 
 
 def test_the_notebooks_human_label_costs_0_188_with_its_three_workers_not_0_26() -> None:

@@ -3,8 +3,8 @@ import json
 
 import pytest
 
-from gtchain.logic.manifest import check_parts, scan_manifest, split_sizes
-from gtchain.models.tasks import PROFILES, TaskType
+from gtchain.domain.manifest import check_parts, scan_manifest, split_sizes
+from gtchain.domain.tasks import PROFILES, TaskType
 
 
 @pytest.mark.parametrize(

@@ -3,8 +3,8 @@ from pathlib import Path
 
 import pytest
 
-from gtchain.models.spec import ChainSpec
-from gtchain.rendering.ui import render_label_categories, render_worker_template
+from gtchain.domain.spec import ChainSpec
+from gtchain.domain.worker_ui import render_label_categories, render_worker_template
 
 SPEC = json.loads((Path(__file__).parents[2] / "data" / "chain.json").read_text())
 
@@ -43,7 +43,7 @@ def test_label_categories_file() -> None:
 
 
 def test_regions_outside_the_fact_sheet_are_a_clear_error() -> None:
-    from gtchain.models.tasks import UnsupportedRegionError
+    from gtchain.domain.tasks import UnsupportedRegionError
 
     with pytest.raises(UnsupportedRegionError, match="eu-south-2"):
         ChainSpec.model_validate(SPEC).profile.pre_lambda_arn("eu-south-2")

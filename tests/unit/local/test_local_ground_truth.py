@@ -11,8 +11,8 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from gtchain.logic.labeling_request import build_request
-from gtchain.models.spec import ChainSpec
+from gtchain.domain.labeling_request import build_request
+from gtchain.domain.spec import ChainSpec
 from local.clock import Clock, Timers
 from local.dataset import chain_spec, manifest
 from local.faults import Faults

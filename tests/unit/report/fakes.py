@@ -4,7 +4,7 @@ import io
 from collections.abc import Callable, Iterator
 from typing import IO
 
-from gtchain.logic.ports import ObjectInfo
+from gtchain.service.ports import ObjectInfo
 
 
 class MemoryObjects:

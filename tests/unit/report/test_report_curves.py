@@ -1,7 +1,7 @@
 """Training curves from the training jobs' logs; a missing log is a warning, never an error."""
 
-from gtchain.report.curves import curve_from_messages, training_curves
-from gtchain.report.parse import TrainingJobRef
+from gtchain.domain.report.curves import curve_from_messages, training_curves
+from gtchain.domain.report.parse import TrainingJobRef
 from tests.fixtures.job_outputs import training_log_messages
 from tests.unit.report.fakes import MemoryLogs
 

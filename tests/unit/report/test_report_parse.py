@@ -5,8 +5,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from gtchain.report import parse
-from gtchain.report.parse import MalformedJsonError, iter_json_array, parse_job_output
+from gtchain.domain.report import parse
+from gtchain.domain.report.parse import MalformedJsonError, iter_json_array, parse_job_output
 from tests.fixtures.job_outputs import (
     CONSOLIDATION,
     TRUNCATED_KEEPS,

@@ -6,10 +6,10 @@ from typing import Any
 
 import pytest
 
-from gtchain.models.spec import ChainSpec
-from gtchain.report.models import TrainingCurve
-from gtchain.report.parse import IterationCounts, JobDetail
-from gtchain.report.summary import NO_OVERRIDES, ChainContext, PriceOverrides, build_summary, resolve_pricing
+from gtchain.domain.report.models import TrainingCurve
+from gtchain.domain.report.parse import IterationCounts, JobDetail
+from gtchain.domain.report.summary import NO_OVERRIDES, ChainContext, PriceOverrides, build_summary, resolve_pricing
+from gtchain.domain.spec import ChainSpec
 from tests.fixtures.job_outputs import PRIVATE_WORKTEAM, VENDOR_WORKTEAM, labeling_request
 from tests.support import ROOT
 

@@ -3,7 +3,7 @@
 from functools import cache
 
 from gtchain.config import Settings
-from gtchain.logic.ports import Ports
+from gtchain.service.ports import Ports
 
 
 @cache

@@ -20,7 +20,7 @@ from botocore.exceptions import ClientError
 
 from gtchain.adapters import clients
 from gtchain.adapters.errors import error_code
-from gtchain.models.records import (
+from gtchain.domain.records import (
     ChainRecord,
     ChainSnapshot,
     JobRecord,
@@ -32,7 +32,7 @@ from gtchain.models.records import (
     Transition,
     utc_now,
 )
-from gtchain.models.spec import ChainSpec, ChainState
+from gtchain.domain.spec import ChainSpec, ChainState
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.service_resource import Table

@@ -4,7 +4,7 @@ import json
 from typing import TYPE_CHECKING, Any
 
 from gtchain.adapters import clients
-from gtchain.models.events import SOURCE
+from gtchain.domain.events import SOURCE
 
 if TYPE_CHECKING:
     from mypy_boto3_events import EventBridgeClient

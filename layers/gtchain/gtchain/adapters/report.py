@@ -3,7 +3,7 @@
 from functools import cache
 
 from gtchain.config import Settings
-from gtchain.report.run import ReportPorts
+from gtchain.service.report.job import ReportPorts
 
 
 @cache

@@ -7,7 +7,7 @@ from botocore.exceptions import ClientError
 
 from gtchain.adapters import clients
 from gtchain.adapters.errors import error_code
-from gtchain.logic.ports import ObjectInfo
+from gtchain.service.ports import ObjectInfo
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client

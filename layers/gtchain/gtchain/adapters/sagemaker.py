@@ -6,7 +6,7 @@ from botocore.exceptions import ClientError
 
 from gtchain.adapters import clients
 from gtchain.adapters.errors import error_code, is_transient
-from gtchain.logic.ports import JobAlreadyExistsError, JobRejectedError
+from gtchain.service.ports import JobAlreadyExistsError, JobRejectedError
 
 if TYPE_CHECKING:
     from mypy_boto3_sagemaker import SageMakerClient

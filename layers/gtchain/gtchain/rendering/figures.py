@@ -8,7 +8,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from gtchain.report.models import ChainSummary, JobSummary
+    from gtchain.domain.report.models import ChainSummary, JobSummary
 
 HUMAN, MACHINE = "C0", "C1"
 

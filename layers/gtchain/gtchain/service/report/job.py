@@ -1,12 +1,21 @@
-"""Report one labeling job: the one function behind both the report Lambda and `python -m gtchain.report`."""
+"""Report one labeling job: the one function behind both the report Lambda and `python -m gtchain.entrypoints.report`."""
 
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from gtchain.logic.labeling_request import TAG_CHAIN, TAG_ROLE, TAG_ROUND, tags_of
-from gtchain.logic.ports import (
+from gtchain.domain import events
+from gtchain.domain.labeling_request import TAG_CHAIN, TAG_ROLE, TAG_ROUND, tags_of
+from gtchain.domain.names import REPORT_FIGURE, REPORT_SUMMARY, job_report_prefix
+from gtchain.domain.records import utc_now
+from gtchain.domain.report.curves import training_curves
+from gtchain.domain.report.models import JobSummary
+from gtchain.domain.report.parse import parse_job_output
+from gtchain.domain.report.summary import NO_OVERRIDES, ChainContext, PriceOverrides, build_summary, resolve_pricing
+from gtchain.domain.spec import ChainSpec
+from gtchain.observability import logger
+from gtchain.service.ports import (
     ChainStore,
     LabelingService,
     Publisher,
@@ -14,16 +23,7 @@ from gtchain.logic.ports import (
     TrainingLogs,
     TransientError,
 )
-from gtchain.models import events
-from gtchain.models.records import utc_now
-from gtchain.models.spec import ChainSpec
-from gtchain.observability import logger
-from gtchain.report.chain import rebuild_chain_report
-from gtchain.report.curves import training_curves
-from gtchain.report.keys import FIGURE, SUMMARY, job_report_prefix
-from gtchain.report.models import JobSummary
-from gtchain.report.parse import parse_job_output
-from gtchain.report.summary import NO_OVERRIDES, ChainContext, PriceOverrides, build_summary, resolve_pricing
+from gtchain.service.report.chain import rebuild_chain_report
 
 
 @dataclass(frozen=True)
@@ -154,8 +154,8 @@ def report_job(
         out = S3Sink(ports.objects, ports.reports_bucket, prefix)
     summary = build_job_summary(ports, description, overrides, now)
     # The figure first: a summary.json that exists always has its figure beside it.
-    uris = {"reportUri": out.write(FIGURE, job_figure(summary), "image/png")}
-    uris["summaryUri"] = out.write(SUMMARY, summary.to_json(), "application/json")
+    uris = {"reportUri": out.write(REPORT_FIGURE, job_figure(summary), "image/png")}
+    uris["summaryUri"] = out.write(REPORT_SUMMARY, summary.to_json(), "application/json")
     if chain is not None:
         uris |= rebuild_chain_report(ports.objects, chain[1], chain[0].chain_id, now)
         _announce(ports, chain[0], summary, uris)

@@ -1,8 +1,8 @@
 """After a handler's transitions: finish what they made ready (results) and show where the chain stands."""
 
-from gtchain.logic.ports import Ports
-from gtchain.logic.results import ResultsOutcome, complete_ready_manifests
-from gtchain.logic.status import refresh_status
+from gtchain.service.ports import Ports
+from gtchain.service.results import ResultsOutcome, complete_ready_manifests
+from gtchain.service.status import refresh_status
 
 
 def settle(ports: Ports, chain_id: str, *, reconciling: bool = False) -> ResultsOutcome:

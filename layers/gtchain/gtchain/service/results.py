@@ -14,14 +14,13 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import IO, Any
 
-from gtchain.logic import naming
-from gtchain.logic.cost import to_cents
-from gtchain.logic.dedupe import DIGEST_SIZE, read_uri, split_digests
-from gtchain.logic.manifest import parse_s3_uri, source_digest
-from gtchain.logic.ports import Ports, TransientError
-from gtchain.models import events
-from gtchain.models.records import ChainRecord, ManifestRecord, RoundRecord, RoundStatus
+from gtchain.domain import events, names
+from gtchain.domain.manifest import parse_s3_uri, source_digest
+from gtchain.domain.pricing import to_cents
+from gtchain.domain.records import ChainRecord, ManifestRecord, RoundRecord, RoundStatus
 from gtchain.observability import logger
+from gtchain.service.dedupe import DIGEST_SIZE, read_uri, split_digests
+from gtchain.service.ports import Ports, TransientError
 
 
 class OutputNotReadyError(TransientError):
@@ -115,7 +114,7 @@ def _index_labels(
         return  # a round completed without a job labeled nothing itself
     location = parse_s3_uri(_output_uri(ports, record))
     assert location is not None
-    names = (attribute, f"{attribute}-metadata")
+    label_keys = (attribute, f"{attribute}-metadata")
     for line in ports.objects.iter_lines(*location):
         if not line.strip():
             continue
@@ -126,7 +125,7 @@ def _index_labels(
         digest = source_digest(source)
         if needed is not None and digest not in needed:
             continue
-        label = {name: obj[name] for name in names if name in obj}
+        label = {name: obj[name] for name in label_keys if name in obj}
         if label:
             where[digest] = labels.seek(0, 2)
             labels.write(json.dumps(label, ensure_ascii=False)[1:-1].encode() + b"\n")
@@ -136,7 +135,7 @@ def write_results(
     ports: Ports, chain: ChainRecord, manifest: ManifestRecord, own: list[RoundRecord], sources: list[RoundRecord]
 ) -> ResultsSummary:
     bucket = ports.settings.data_bucket
-    key = naming.results_key(chain.chain_id, manifest.name)
+    key = names.results_key(chain.chain_id, manifest.name)
     attribute = chain.spec.label_attribute_name
     own = sorted(own, key=lambda r: r.part)
     summary = ResultsSummary(uri=f"s3://{bucket}/{key}")
@@ -187,7 +186,7 @@ def _announce(ports: Ports, manifest: ManifestRecord, own: list[RoundRecord], su
     detail = {
         "chainId": manifest.chain_id,
         "manifest": manifest.name,
-        "manifestKey": naming.manifest_key(manifest.chain_id, manifest.name),
+        "manifestKey": names.manifest_key(manifest.chain_id, manifest.name),
         "versionId": manifest.version,
         "resultsUri": summary.uri,
         "rounds": manifest.rounds,

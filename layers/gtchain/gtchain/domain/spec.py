@@ -8,7 +8,7 @@ from typing import Annotated, Literal, Self
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic.alias_generators import to_camel
 
-from gtchain.models.tasks import PROFILES, TaskProfile, TaskType
+from gtchain.domain.tasks import PROFILES, TaskProfile, TaskType
 
 # CreateLabelingJob's alphabet for names; "_" is not in it.
 LABEL_ATTRIBUTE_NAME = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,126}$")

@@ -5,7 +5,7 @@ import json
 from functools import cache
 from typing import TYPE_CHECKING
 
-from gtchain.models.spec import ChainSpec
+from gtchain.domain.spec import ChainSpec
 
 if TYPE_CHECKING:
     from jinja2 import Environment
@@ -18,7 +18,7 @@ def _environment() -> "Environment":
     from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
     return Environment(
-        loader=PackageLoader("gtchain.rendering", "templates"),
+        loader=PackageLoader("gtchain.domain", "templates"),
         autoescape=select_autoescape(default=True),
         undefined=StrictUndefined,
         keep_trailing_newline=True,

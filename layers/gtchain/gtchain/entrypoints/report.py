@@ -1,4 +1,4 @@
-"""`python -m gtchain.report --job <labeling-job-name> --out <s3-uri-or-dir>`: the per-job report
+"""`python -m gtchain.entrypoints.report --job <labeling-job-name> --out <s3-uri-or-dir>`: the per-job report
 (summary.json, report.png) of any labeling job, chained or not, by the report Lambda's code path."""
 
 import argparse
@@ -9,7 +9,8 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 from gtchain.adapters.report import aws_report_ports
-from gtchain.report.run import (
+from gtchain.domain.report.summary import PriceOverrides
+from gtchain.service.report.job import (
     DirSink,
     JobNotReportableError,
     OutputNotReadyError,
@@ -18,7 +19,6 @@ from gtchain.report.run import (
     report_job,
     split_s3_uri,
 )
-from gtchain.report.summary import PriceOverrides
 
 EXIT_NOT_FOUND = 1
 EXIT_TRY_LATER = 75  # EX_TEMPFAIL
@@ -36,7 +36,7 @@ def _usd(text: str) -> Decimal:
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m gtchain.report",
+        prog="python -m gtchain.entrypoints.report",
         description="Write the report (summary.json, report.png) of a SageMaker Ground Truth labeling job.",
     )
     parser.add_argument("--job", required=True, help="the labeling job's name")

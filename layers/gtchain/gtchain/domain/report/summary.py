@@ -5,12 +5,11 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from gtchain.logic.cost import JobPricing, to_cents
-from gtchain.logic.labeling_request import price_from_api
-from gtchain.logic.naming import Role
-from gtchain.models.records import LabelCounts
-from gtchain.models.spec import ChainSpec
-from gtchain.report.models import (
+from gtchain.domain.labeling_request import price_from_api
+from gtchain.domain.names import Role
+from gtchain.domain.pricing import JobPricing, to_cents
+from gtchain.domain.records import LabelCounts
+from gtchain.domain.report.models import (
     Cost,
     Detail,
     Iteration,
@@ -20,7 +19,8 @@ from gtchain.report.models import (
     average_usd,
     fraction,
 )
-from gtchain.report.parse import JobDetail
+from gtchain.domain.report.parse import JobDetail
+from gtchain.domain.spec import ChainSpec
 
 DEFAULT_FEE_USD = Decimal("0.08")
 _PRIVATE_WORKTEAM = ":workteam/private-crowd/"

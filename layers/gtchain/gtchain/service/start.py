@@ -9,15 +9,14 @@ from urllib.parse import unquote_plus
 
 from pydantic import ValidationError
 
-from gtchain.logic import naming
-from gtchain.logic.chain import kick, stop_jobs
-from gtchain.logic.manifest import Issue, ManifestScan, check_parts, scan_manifest, split_sizes
-from gtchain.logic.ports import ObjectInfo, Ports
-from gtchain.logic.settle import settle
-from gtchain.models import events
-from gtchain.models.records import ChainRecord, ManifestRecord, RoundDraft, RoundStatus, utc_now
-from gtchain.models.spec import ChainSpec, ChainState
+from gtchain.domain import events, names
+from gtchain.domain.manifest import Issue, ManifestScan, check_parts, scan_manifest, split_sizes
+from gtchain.domain.records import ChainRecord, ManifestRecord, RoundDraft, RoundStatus, utc_now
+from gtchain.domain.spec import ChainSpec, ChainState
 from gtchain.observability import logger
+from gtchain.service.chain import kick, stop_jobs
+from gtchain.service.ports import ObjectInfo, Ports
+from gtchain.service.settle import settle
 
 
 @dataclass(frozen=True)
@@ -46,10 +45,10 @@ def handle_object_created(ports: Ports, bucket: str, event_key: str, version: st
         logger.info("object is gone", extra={"key": event_key, "version": version})
         return Outcome("ignored", "object no longer exists")
     try:
-        target = naming.classify_key(info.key)
-    except naming.InvalidChainIdError as exc:
+        target = names.classify_key(info.key)
+    except names.InvalidChainIdError as exc:
         return reject(ports, info, None, [Issue(str(exc), field="chain id")])
-    except naming.NotAChainObjectError as exc:
+    except names.NotAChainObjectError as exc:
         chain_id = info.key.split("/")[1]
         return reject(ports, info, chain_id, [Issue(str(exc), field="key")])
     if target.kind == "spec":
@@ -64,7 +63,7 @@ def reject(ports: Ports, info: ObjectInfo, chain_id: str | None, issues: list[Is
            issue_count: int | None = None) -> Outcome:  # fmt: skip
     """Write the error report once per object version; the object itself is left where the user put it."""
     bucket = ports.settings.data_bucket
-    report_key = naming.error_report_key(info.key, info.version, chain_id)
+    report_key = names.error_report_key(info.key, info.version, chain_id)
     total = issue_count if issue_count is not None else len(issues)
     report = {
         "object": f"s3://{bucket}/{info.key}",
@@ -113,10 +112,10 @@ def _spec_issues(raw: bytes) -> tuple[ChainSpec | None, list[Issue]]:
 
 def _line_of(raw: bytes, loc: tuple[Any, ...], document: Any) -> int | None:
     """The line of the first field named in loc, so an error says where to look in chain.json."""
-    names = [p for p in loc if isinstance(p, str) and isinstance(document, dict)]
-    if not names:
+    fields = [p for p in loc if isinstance(p, str) and isinstance(document, dict)]
+    if not fields:
         return None
-    needle = f'"{names[-1]}"'.encode()
+    needle = f'"{fields[-1]}"'.encode()
     for number, line in enumerate(raw.splitlines(), start=1):
         if needle in line:
             return number
@@ -187,9 +186,9 @@ def pick_up_inbox(ports: Ports, chain_id: str) -> list[str]:
     """Queue every manifest in the inbox that has neither been queued nor rejected."""
     bucket = ports.settings.data_bucket
     picked = []
-    for listed in ports.objects.list_objects(bucket, naming.inbox_prefix(chain_id)):
-        name = listed.key.removeprefix(naming.inbox_prefix(chain_id))
-        if "/" in name or not name.endswith(naming.MANIFEST_SUFFIX):
+    for listed in ports.objects.list_objects(bucket, names.inbox_prefix(chain_id)):
+        name = listed.key.removeprefix(names.inbox_prefix(chain_id))
+        if "/" in name or not name.endswith(names.MANIFEST_SUFFIX):
             continue
         info = ports.objects.head(bucket, listed.key)
         if info is None or _already_seen(ports, chain_id, name, info):
@@ -202,10 +201,10 @@ def pick_up_inbox(ports: Ports, chain_id: str) -> list[str]:
 def spec_drifted(ports: Ports, chain: ChainRecord) -> ObjectInfo | None:
     """The chain's chain.json when it is newer than the one applied and was not rejected (its event was lost)."""
     bucket = ports.settings.data_bucket
-    info = ports.objects.head(bucket, naming.spec_key(chain.chain_id))
+    info = ports.objects.head(bucket, names.spec_key(chain.chain_id))
     if info is None or info.version == chain.spec_version:
         return None
-    if ports.objects.head(bucket, naming.error_report_key(info.key, info.version, chain.chain_id)) is not None:
+    if ports.objects.head(bucket, names.error_report_key(info.key, info.version, chain.chain_id)) is not None:
         return None
     return info
 
@@ -213,7 +212,7 @@ def spec_drifted(ports: Ports, chain: ChainRecord) -> ObjectInfo | None:
 def _already_seen(ports: Ports, chain_id: str, name: str, info: ObjectInfo) -> bool:
     if ports.store.get_manifest(chain_id, name, info.version) is not None:
         return True
-    report = naming.error_report_key(info.key, info.version, chain_id)
+    report = names.error_report_key(info.key, info.version, chain_id)
     return ports.objects.head(ports.settings.data_bucket, report) is not None
 
 
@@ -255,14 +254,14 @@ def _write_parts(ports: Ports, chain_id: str, name: str, version: str, accepted:
     drafts = []
     start = 0
     for index, size in enumerate(sizes, start=1):
-        key = naming.part_key(chain_id, name, version, index, len(sizes))
+        key = names.part_key(chain_id, name, version, index, len(sizes))
         with tempfile.TemporaryFile() as part:
             for _ in range(size):
                 part.write(accepted.readline())
             part.seek(0)
             ports.objects.upload(bucket, key, part, "application/x-ndjson")
         # The part's object identities, for the never-pay-twice check when its round starts.
-        digests_key = naming.part_digests_key(chain_id, name, version, index, len(sizes))
+        digests_key = names.part_digests_key(chain_id, name, version, index, len(sizes))
         digests = b"".join(scan.source_digests[start : start + size])
         ports.objects.put(bucket, digests_key, digests, "application/octet-stream")
         start += size

@@ -11,10 +11,10 @@ import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from gtchain.logic import naming
-from gtchain.logic.manifest import parse_s3_uri
-from gtchain.logic.ports import Ports
-from gtchain.models.records import ChainRecord, RoundRecord, RoundStatus, SkipSource
+from gtchain.domain import names
+from gtchain.domain.manifest import parse_s3_uri
+from gtchain.domain.records import ChainRecord, RoundRecord, RoundStatus, SkipSource
+from gtchain.service.ports import Ports
 
 DIGEST_SIZE = 16
 
@@ -93,9 +93,9 @@ def _write_selection(
     assert location is not None
     counts: dict[int, int] = {}
     keys = (
-        naming.round_input_key(chain_id, record.number, attempt),
-        naming.round_digests_key(chain_id, record.number, attempt),
-        naming.round_skipped_key(chain_id, record.number, attempt),
+        names.round_input_key(chain_id, record.number, attempt),
+        names.round_digests_key(chain_id, record.number, attempt),
+        names.round_skipped_key(chain_id, record.number, attempt),
     )
     with (
         tempfile.TemporaryFile() as kept,

@@ -3,9 +3,9 @@
 from decimal import Decimal
 from typing import Any
 
-from gtchain.logic.cost import JobPricing
-from gtchain.models.spec import ChainSpec
-from gtchain.models.tasks import public_workteam_arn
+from gtchain.domain.pricing import JobPricing
+from gtchain.domain.spec import ChainSpec
+from gtchain.domain.tasks import public_workteam_arn
 
 TAG_CHAIN = "gtchain:chain-id"
 TAG_ROUND = "gtchain:round"

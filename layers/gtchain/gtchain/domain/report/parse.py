@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from gtchain.logic.ports import StreamingObjectStore
+from gtchain.service.ports import StreamingObjectStore
 
 CONSOLIDATION_PREFIX = "annotations/consolidated-annotation/consolidation-response/"
 ACTIVE_LEARNING_PREFIX = "activelearning/"

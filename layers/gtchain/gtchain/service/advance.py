@@ -1,18 +1,18 @@
 """Advance: a labeling job changed state. The event names the job only by ARN; DescribeLabelingJob says
 the rest (the event's status may be stale when events are duplicated or arrive late)."""
 
-from gtchain.logic import naming
-from gtchain.logic.chain import apply_outcome, launch, record_progress
-from gtchain.logic.labeling_request import TAG_CHAIN, TAG_ROLE, TAG_ROUND, tags_of
-from gtchain.logic.ports import Ports
-from gtchain.logic.settle import settle
-from gtchain.logic.start import Outcome
-from gtchain.models.records import TERMINAL_JOB_STATUSES, RoundStatus
+from gtchain.domain import names
+from gtchain.domain.labeling_request import TAG_CHAIN, TAG_ROLE, TAG_ROUND, tags_of
+from gtchain.domain.records import TERMINAL_JOB_STATUSES, RoundStatus
 from gtchain.observability import logger
+from gtchain.service.chain import apply_outcome, launch, record_progress
+from gtchain.service.ports import Ports
+from gtchain.service.settle import settle
+from gtchain.service.start import Outcome
 
 
 def handle_job_state_change(ports: Ports, job_arn: str) -> Outcome:
-    name = naming.job_name_from_arn(job_arn)
+    name = names.job_name_from_arn(job_arn)
     description = ports.labeling.describe_job(name)
     if description is None:
         logger.info("ignored: unknown labeling job", extra={"job": name})

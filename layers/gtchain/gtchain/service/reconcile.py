@@ -8,15 +8,14 @@ waiting for Ground Truth's output, and rewrite status.json if it is behind the t
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from gtchain.logic import naming
-from gtchain.logic.chain import LIVE, apply_outcome, kick, launch, record_progress, round_event_detail
-from gtchain.logic.ports import Ports
-from gtchain.logic.settle import settle
-from gtchain.logic.start import apply_spec, pick_up_inbox, spec_drifted
-from gtchain.models import events
-from gtchain.models.records import TERMINAL_JOB_STATUSES, RoundRecord, RoundStatus
+from gtchain.domain import events, names
+from gtchain.domain.names import job_of_summary_key
+from gtchain.domain.records import TERMINAL_JOB_STATUSES, RoundRecord, RoundStatus
 from gtchain.observability import logger
-from gtchain.report.keys import job_of_summary_key
+from gtchain.service.chain import LIVE, apply_outcome, kick, launch, record_progress, round_event_detail
+from gtchain.service.ports import Ports
+from gtchain.service.settle import settle
+from gtchain.service.start import apply_spec, pick_up_inbox, spec_drifted
 
 # The reporter retries for about 3 minutes after Round Completed; a report missing later than this was lost.
 REPORT_GRACE = timedelta(minutes=15)
@@ -110,7 +109,7 @@ def request_missing_reports(
     ]  # fmt: skip
     if not due:
         return
-    listed = ports.objects.list_objects(ports.settings.data_bucket, naming.reports_prefix(chain_id))
+    listed = ports.objects.list_objects(ports.settings.data_bucket, names.reports_prefix(chain_id))
     reported = {job_of_summary_key(chain_id, info.key) for info in listed}
     for record, role, job in due:
         if job.name in reported:

@@ -154,3 +154,27 @@ def job_name_from_arn(arn: str) -> str:
     if not sep or not name:
         raise ValueError(f"{arn!r} is not a labeling job ARN")
     return name
+
+
+# Reports: chains/<chain-id>/reports/<job-name>/ per job, chains/<chain-id>/reports/chain/ per chain.
+REPORT_SUMMARY = "summary.json"
+REPORT_FIGURE = "report.png"
+REPORT_HTML = "report.html"
+CHAIN_REPORT_DIR = "chain"  # never a job name: those start with the job name prefix and end in -a<attempt>
+
+
+def job_report_prefix(chain_id: str, job_name: str) -> str:
+    return f"{reports_prefix(chain_id)}{job_name}/"
+
+
+def chain_report_prefix(chain_id: str) -> str:
+    return f"{reports_prefix(chain_id)}{CHAIN_REPORT_DIR}/"
+
+
+def job_of_summary_key(chain_id: str, key: str) -> str | None:
+    """The job a key under the chain's reports/ is the summary of; None for anything else."""
+    rest = key.removeprefix(reports_prefix(chain_id))
+    job, _, name = rest.partition("/")
+    if rest == key or name != REPORT_SUMMARY or not job or job == CHAIN_REPORT_DIR:
+        return None
+    return job

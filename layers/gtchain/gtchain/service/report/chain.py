@@ -16,10 +16,16 @@ from decimal import Decimal
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 from pydantic import ValidationError
 
-from gtchain.logic.naming import reports_prefix
-from gtchain.logic.ports import StreamingObjectStore, TransientError
-from gtchain.report.keys import FIGURE, HTML, SUMMARY, chain_report_prefix, job_of_summary_key, job_report_prefix
-from gtchain.report.models import (
+from gtchain.domain.names import (
+    REPORT_FIGURE,
+    REPORT_HTML,
+    REPORT_SUMMARY,
+    chain_report_prefix,
+    job_of_summary_key,
+    job_report_prefix,
+    reports_prefix,
+)
+from gtchain.domain.report.models import (
     CarriedModel,
     ChainJob,
     ChainSummary,
@@ -31,6 +37,7 @@ from gtchain.report.models import (
     average_usd,
     fraction,
 )
+from gtchain.service.ports import StreamingObjectStore, TransientError
 
 MAX_PASSES = 5
 _ROLE_ORDER = {"round": 0, "baseline": 1}
@@ -173,7 +180,7 @@ def _load(
             warnings.append(f"s3://{bucket}/{key} is not a report of this chain's rounds; left out")
             continue
         prefix = job_report_prefix(chain_id, summary.job_name)
-        recorded.append(Recorded(summary, f"s3://{bucket}/{key}", f"s3://{bucket}/{prefix}{FIGURE}"))
+        recorded.append(Recorded(summary, f"s3://{bucket}/{key}", f"s3://{bucket}/{prefix}{REPORT_FIGURE}"))
     return recorded, warnings
 
 
@@ -191,15 +198,19 @@ def rebuild_chain_report(
         png = chain_figure(summary)
         job_pngs = {}
         for r in recorded:
-            key = job_report_prefix(chain_id, r.summary.job_name) + FIGURE
+            key = job_report_prefix(chain_id, r.summary.job_name) + REPORT_FIGURE
             if objects.head(bucket, key) is not None:
                 job_pngs[r.summary.job_name] = objects.get_bytes(bucket, key)
-        objects.put(bucket, prefix + FIGURE, png, "image/png")
-        objects.put(bucket, prefix + HTML, render_chain_html(summary, png, job_pngs).encode(), "text/html")
-        objects.put(bucket, prefix + SUMMARY, summary.to_json(), "application/json")
+        objects.put(bucket, prefix + REPORT_FIGURE, png, "image/png")
+        objects.put(bucket, prefix + REPORT_HTML, render_chain_html(summary, png, job_pngs).encode(), "text/html")
+        objects.put(bucket, prefix + REPORT_SUMMARY, summary.to_json(), "application/json")
         again = _list_summaries(objects, bucket, chain_id)
         if again == listed:
             uri = f"s3://{bucket}/{prefix}"
-            return {"chainSummaryUri": uri + SUMMARY, "chainReportUri": uri + FIGURE, "chainHtmlUri": uri + HTML}
+            return {
+                "chainSummaryUri": uri + REPORT_SUMMARY,
+                "chainReportUri": uri + REPORT_FIGURE,
+                "chainHtmlUri": uri + REPORT_HTML,
+            }
         listed = again
     raise TransientError(f"chain {chain_id}: job summaries kept changing over {MAX_PASSES} rebuilds")

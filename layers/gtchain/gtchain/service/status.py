@@ -11,13 +11,13 @@ import json
 from decimal import Decimal
 from typing import Any
 
-from gtchain.logic import naming
-from gtchain.logic.chain import LIVE, spent_usd
-from gtchain.logic.cost import to_cents
-from gtchain.logic.ports import Ports
-from gtchain.models.records import ChainSnapshot, JobRecord, ManifestRecord, RoundRecord, RoundStatus, utc_now
-from gtchain.models.spec import ChainState
+from gtchain.domain import names
+from gtchain.domain.pricing import to_cents
+from gtchain.domain.records import ChainSnapshot, JobRecord, ManifestRecord, RoundRecord, RoundStatus, utc_now
+from gtchain.domain.spec import ChainState
 from gtchain.observability import logger
+from gtchain.service.chain import LIVE, spent_usd
+from gtchain.service.ports import Ports
 
 TRANSITIONS_SHOWN = 10
 _WRITE_ATTEMPTS = 5
@@ -144,7 +144,7 @@ def _written_version(ports: Ports, key: str) -> tuple[str, int] | None:
 def refresh_status(ports: Ports, chain_id: str, *, only_if_stale: bool = False) -> int | None:
     """Write status.json from the table; returns the version written (None: no chain). With only_if_stale,
     a document already showing this version (or a later one) is left alone."""
-    bucket, key = ports.settings.data_bucket, naming.status_key(chain_id)
+    bucket, key = ports.settings.data_bucket, names.status_key(chain_id)
     for _ in range(_WRITE_ATTEMPTS):
         snapshot = ports.store.snapshot(chain_id, TRANSITIONS_SHOWN)
         if snapshot is None:

@@ -8,9 +8,9 @@ epoch; image classification logs "Validation-accuracy=<x>" per epoch.
 import re
 from collections.abc import Iterable
 
-from gtchain.logic.ports import TrainingLogs
-from gtchain.report.models import TrainingCurve
-from gtchain.report.parse import TrainingJobRef
+from gtchain.domain.report.models import TrainingCurve
+from gtchain.domain.report.parse import TrainingJobRef
+from gtchain.service.ports import TrainingLogs
 
 _SAMPLES = re.compile(r"'num_training_samples'\s*:\s*u?'(\d+)'")
 _METRICS = (

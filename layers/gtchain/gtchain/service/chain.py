@@ -7,14 +7,11 @@ handlers and the reconciler can all run it: exactly one of them wins each transi
 from decimal import Decimal
 from typing import Any
 
-from gtchain.logic import naming
-from gtchain.logic.cost import to_cents
-from gtchain.logic.dedupe import select_objects
-from gtchain.logic.labeling_request import build_request, job_tags, pricing_for, tags_of
-from gtchain.logic.manifest import AUTO_LABELING_MIN_OBJECTS
-from gtchain.logic.ports import JobAlreadyExistsError, JobRejectedError, Ports
-from gtchain.models import events
-from gtchain.models.records import (
+from gtchain.domain import events, names
+from gtchain.domain.labeling_request import build_request, job_tags, pricing_for, tags_of
+from gtchain.domain.manifest import AUTO_LABELING_MIN_OBJECTS
+from gtchain.domain.pricing import to_cents
+from gtchain.domain.records import (
     TERMINAL_JOB_STATUSES,
     ChainRecord,
     JobRecord,
@@ -23,9 +20,11 @@ from gtchain.models.records import (
     RoundStatus,
     utc_now,
 )
-from gtchain.models.spec import ChainSpec, ChainState
+from gtchain.domain.spec import ChainSpec, ChainState
+from gtchain.domain.worker_ui import content_digest, render_label_categories, render_worker_template
 from gtchain.observability import logger
-from gtchain.rendering.ui import content_digest, render_label_categories, render_worker_template
+from gtchain.service.dedupe import select_objects
+from gtchain.service.ports import JobAlreadyExistsError, JobRejectedError, Ports
 
 LIVE = (RoundStatus.STARTING, RoundStatus.RUNNING)
 _CLAIM_ATTEMPTS = 5
@@ -111,8 +110,8 @@ def _prepare_claim(ports: Ports, chain: ChainRecord, queued: RoundRecord, rounds
     selection = select_objects(ports, chain, queued, rounds, attempt)
     history = queued.all_jobs()
 
-    def name(role: naming.Role) -> str:
-        return naming.job_name(prefix, chain.chain_id, chain.incarnation, queued.number, role, attempt)
+    def name(role: names.Role) -> str:
+        return names.job_name(prefix, chain.chain_id, chain.incarnation, queued.number, role, attempt)
 
     selected = {
         "attempt": attempt,
@@ -173,7 +172,7 @@ def _task_config_uris(ports: Ports, chain_id: str, spec: ChainSpec) -> tuple[str
         ("worker-template", render_worker_template(spec), ".liquid.html", "text/html"),
         ("label-categories", render_label_categories(spec), ".json", "application/json"),
     ):
-        key = naming.config_key(chain_id, kind, content_digest(body), suffix)
+        key = names.config_key(chain_id, kind, content_digest(body), suffix)
         ports.objects.put_if_absent(bucket, key, body.encode(), content_type)
         uris.append(f"s3://{bucket}/{key}")
     return uris[0], uris[1]
@@ -197,7 +196,7 @@ def launch(ports: Ports, chain: ChainRecord, record: RoundRecord) -> None:
             region=settings.region,
             role_arn=settings.labeling_role_arn,
             input_uri=record.job_input_uri or record.input_uri,
-            output_uri=f"s3://{settings.data_bucket}/{naming.job_output_prefix(chain.chain_id)}",
+            output_uri=f"s3://{settings.data_bucket}/{names.job_output_prefix(chain.chain_id)}",
             ui_template_uri=ui_uri,
             label_config_uri=labels_uri,
             initial_model_arn=job.initial_model_arn,

@@ -8,7 +8,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from gtchain.models.spec import ChainSpec, ChainState
+from gtchain.domain.spec import ChainSpec, ChainState
 
 
 def utc_now() -> str:

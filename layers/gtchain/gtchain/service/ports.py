@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from typing import IO, Any, Protocol
 
 from gtchain.config import Settings
-from gtchain.models.records import (
+from gtchain.domain.records import (
     ChainRecord,
     ChainSnapshot,
     JobRecord,
@@ -14,7 +14,7 @@ from gtchain.models.records import (
     RoundDraft,
     RoundRecord,
 )
-from gtchain.models.spec import ChainSpec, ChainState
+from gtchain.domain.spec import ChainSpec, ChainState
 
 
 class TransientError(Exception):
