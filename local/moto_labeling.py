@@ -6,8 +6,9 @@ up at request time, so the patch serves both `mock_aws()` and `ThreadedMotoServe
 Jobs live on moto's per-account, per-region SageMaker backend, so moto's resets discard them too.
 
 moto only stores jobs; an emulator moves them along with `update_job` from `on_create`/`on_stop` hooks.
-Validation follows the SageMaker API reference (the botocore service model) and the project's fact
-sheet (shared/reference/ground-truth.md, sections 2 and 3).
+Validation follows the SageMaker API reference (the botocore service model):
+https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_CreateLabelingJob.html and
+https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_DescribeLabelingJob.html.
 """
 
 import copy
@@ -47,7 +48,8 @@ _ALGORITHM_ARN = (
 _PUBLIC_MAX_LIFETIME = 43_200
 
 # Task types (the PRE Lambda's name without "PRE-") whose LabelAttributeName must, or must not, end in
-# "-ref", per the API reference's LabelAttributeName notes and the fact sheet.
+# "-ref", per the API reference's LabelAttributeName notes:
+# https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_CreateLabelingJob.html
 _REF_TASKS = frozenset(
     {
         "SemanticSegmentation",

@@ -1,4 +1,5 @@
-"""S3 -> EventBridge notifications as AWS sends them, in place of moto 5.2.5's (fact sheet section 9).
+"""S3 -> EventBridge notifications as AWS sends them, in place of moto 5.2.5's
+(https://docs.aws.amazon.com/AmazonS3/latest/userguide/ev-events.html).
 
 moto emits an event on every real write to a bucket with EventBridge turned on; this module replaces the
 one function that shapes and routes it, correcting what moto gets wrong:

@@ -1,4 +1,5 @@
-"""The shapes Ground Truth writes (fact sheet section 5): label attributes and their metadata, worker
+"""The shapes Ground Truth writes (https://docs.aws.amazon.com/sagemaker/latest/dg/sms-data-output.html):
+label attributes and their metadata, worker
 answers, and consolidation requests and responses, for each task type the emulator runs."""
 
 from dataclasses import dataclass

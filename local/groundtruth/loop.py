@@ -1,7 +1,8 @@
 """Ground Truth's automated data labeling, as AWS documents it, over the synthetic world.
 
 `ActiveLearningRun.iterations()` yields one `Iteration` at a time so the emulator can spread a job over
-emulated time, stop it, or fail it between iterations. The schedule (fact sheet section 4):
+emulated time, stop it, or fail it between iterations. The schedule, from
+https://docs.aws.amazon.com/sagemaker/latest/dg/sms-automated-labeling.html and AWS's example notebooks:
 
 - fewer than 1,250 objects, or no LabelingJobAlgorithmsConfig: humans label everything, in batches of
   MaxConcurrentTaskCount; no model.

@@ -3,7 +3,8 @@
 A created job is Initializing, then InProgress: it reads its input manifest and label categories (and its
 InitialActiveLearningModelArn's model.tar.gz), then runs the active-learning loop one iteration at a time.
 Each iteration takes emulated time (workers label, models train) and, when it ends, writes what AWS
-writes (fact sheet section 5) and updates LabelCounters. At the end the job writes its output manifest,
+writes (https://docs.aws.amazon.com/sagemaker/latest/dg/sms-data-output.html) and updates LabelCounters.
+At the end the job writes its output manifest,
 registers its final model as a SageMaker model, becomes Completed and emits the state-change event.
 StopLabelingJob makes it Stopping, then Stopped; the fault knobs fail it, lose or repeat its event, or
 hold its output back.
