@@ -12,15 +12,20 @@ https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_DescribeLabelingJo
 """
 
 import copy
+import functools
 import operator
 import re
+import sys
 import threading
-from collections.abc import Callable, Iterator, Mapping
+import unicodedata
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+import botocore.session
+from botocore.model import ListShape, MapShape, ServiceModel, Shape, StringShape, StructureShape
 from moto.core.botocore_stubber import BotocoreStubber
 from moto.core.responses import ActionResult, EmptyResult
 from moto.core.utils import utcnow
@@ -30,17 +35,36 @@ from moto.sagemaker.models import SageMakerModelBackend, sagemaker_backends
 from moto.sagemaker.responses import SageMakerResponse
 from moto.utilities.utils import get_partition
 
-STATUSES = ("Initializing", "InProgress", "Completed", "Failed", "Stopping", "Stopped")
-COUNTERS = ("TotalLabeled", "HumanLabeled", "MachineLabeled", "FailedNonRetryableError", "Unlabeled")
 
-_NAME = r"[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}"
-_LABEL_ATTRIBUTE = r"[a-zA-Z0-9](-*[a-zA-Z0-9]){0,126}"
-_ROLE_ARN = r"arn:aws[a-z\-]*:iam::\d{12}:role/?[a-zA-Z_0-9+=,.@\-_/]+"
+@functools.cache
+def _service_model() -> ServiceModel:
+    """SageMaker's botocore service model: the API reference's member constraints, machine-readable."""
+    return botocore.session.get_session().get_service_model("sagemaker")
+
+
+def _input_shape(operation: str) -> StructureShape:
+    shape = _service_model().operation_model(operation).input_shape
+    if shape is None:
+        raise ValueError(f"SageMaker {operation} takes no input")
+    return shape
+
+
+def _model_enum(shape_name: str) -> tuple[str, ...]:
+    shape = _service_model().shape_for(shape_name)
+    return tuple(shape.enum) if isinstance(shape, StringShape) else ()
+
+
+def _model_members(shape_name: str) -> tuple[str, ...]:
+    shape = _service_model().shape_for(shape_name)
+    return tuple(shape.members) if isinstance(shape, StructureShape) else ()
+
+
+STATUSES = _model_enum("LabelingJobStatus")
+COUNTERS = _model_members("LabelCounters")
+
+# Constraints the model cannot express, with their reasons next to where they are checked.
 _S3_URI = r"s3://([^/]+)/?(.*)"
-_WORKTEAM_ARN = r"arn:aws[a-z\-]*:sagemaker:[a-z0-9\-]*:[0-9]{12}:workteam/.*"
 _PUBLIC_WORKTEAM_ARN = r"arn:aws[a-z\-]*:sagemaker:[a-z0-9\-]*:394669845002:workteam/public-crowd/default"
-_LAMBDA_ARN = r"arn:aws[a-z\-]*:lambda:[a-z0-9\-]*:[0-9]{12}:function:.*"
-_MODEL_ARN = r"arn:aws[a-z\-]*:sagemaker:[a-z0-9\-]*:\d{12}:model/.*"
 _ALGORITHM_ARN = (
     r"arn:aws[a-z\-]*:sagemaker:[a-z0-9\-]*:027400017018:labeling-job-algorithm-specification/"
     r"(object-detection|image-classification|text-classification|semantic-segmentation)"
@@ -68,17 +92,13 @@ _NO_REF_TASKS = frozenset(
     {"BoundingBox", "AdjustmentBoundingBox", "VerificationBoundingBox", "VerificationSemanticSegmentation"}
 )
 
-# Request members DescribeLabelingJob echoes back (Tags come from the job, as AddTags can change them).
-_ECHOED = (
-    "LabelingJobName",
-    "LabelAttributeName",
-    "InputConfig",
-    "OutputConfig",
-    "RoleArn",
-    "LabelCategoryConfigS3Uri",
-    "StoppingConditions",
-    "LabelingJobAlgorithmsConfig",
-    "HumanTaskConfig",
+# Request members DescribeLabelingJob echoes back: those its response shares with the request, but Tags,
+# which come from the job, as AddTags can change them.
+_DESCRIBED = _service_model().operation_model("DescribeLabelingJob").output_shape
+_ECHOED = tuple(
+    member
+    for member in _input_shape("CreateLabelingJob").members
+    if _DESCRIBED is not None and member in _DESCRIBED.members and member != "Tags"
 )
 
 
@@ -235,157 +255,325 @@ def install() -> None:
         setattr(SageMakerModelBackend, "_get_resource_from_arn", patched)  # noqa: B010
 
 
-class _Checker:
-    """Collects constraint violations of one request so a single ValidationException lists them all, as
-    AWS does. Paths are given as API member paths ("HumanTaskConfig.TaskTitle") and reported the AWS way
-    ("humanTaskConfig.taskTitle")."""
+# ---- Request validation driven by botocore's SageMaker service model: required members, string lengths
+# and patterns, enums, number ranges and list and map sizes, reported the way AWS reports them.
 
-    def __init__(self, request: Mapping[str, Any]) -> None:
-        self.request = request
-        self.messages: list[str] = []
 
-    def get(self, path: str) -> Any:
-        value: Any = self.request
-        for key in path.split("."):
-            if not isinstance(value, Mapping):
-                return None
-            value = value.get(key)
-        return value
+@dataclass(frozen=True)
+class _Violation:
+    path: str  # as AWS reports it: "humanTaskConfig.taskKeywords.1.member"
+    value: Any
+    constraint: str
 
-    def fail(self, path: str, value: Any, rule: str) -> None:
-        shown = "null" if value is None else f"'{value}'"
-        aws_path = ".".join(part[:1].lower() + part[1:] for part in path.split("."))
-        message = f"Value {shown} at '{aws_path}' failed to satisfy constraint: Member must {rule}"
-        self.messages.append(message)
+    def __str__(self) -> str:
+        return f"Value {_shown(self.value)} at '{self.path}' failed to satisfy constraint: {self.constraint}"
 
-    def present(self, path: str, *, required: bool) -> bool:
-        value = self.get(path)
-        if value is None:
-            if required:
-                self.fail(path, None, "not be null")
-            return False
-        if not isinstance(value, Mapping):
-            self.fail(path, value, "be a structure")
-            return False
-        return True
 
-    def string(
-        self,
-        path: str,
-        *,
-        required: bool = False,
-        min_len: int = 0,
-        max_len: int | None = None,
-        pattern: str = "",
-    ) -> None:
-        value = self.get(path)
-        if value is None:
-            if required:
-                self.fail(path, None, "not be null")
-            return
-        if not isinstance(value, str):
-            self.fail(path, value, "be a string")
-            return
-        if len(value) < min_len:
-            self.fail(path, value, f"have length greater than or equal to {min_len}")
-        if max_len is not None and len(value) > max_len:
-            self.fail(path, value, f"have length less than or equal to {max_len}")
-        if pattern and not re.fullmatch(pattern, value):
-            self.fail(path, value, f"satisfy regular expression pattern: {pattern}")
+class _Violations:
+    """A request's constraint violations, so one ValidationException lists them all, as AWS does."""
 
-    def integer(
-        self, path: str, *, required: bool = False, minimum: int | None = None, maximum: int | None = None
-    ) -> None:
-        value = self.get(path)
-        if value is None:
-            if required:
-                self.fail(path, None, "not be null")
-            return
-        if not isinstance(value, int) or isinstance(value, bool):
-            self.fail(path, value, "be an integer")
-            return
-        if minimum is not None and value < minimum:
-            self.fail(path, value, f"have value greater than or equal to {minimum}")
-        if maximum is not None and value > maximum:
-            self.fail(path, value, f"have value less than or equal to {maximum}")
+    def __init__(self) -> None:
+        self.found: list[_Violation] = []
 
-    def items(self, path: str, *, min_len: int, max_len: int) -> None:
-        value = self.get(path)
-        if value is None:
-            return
-        if not isinstance(value, list):
-            self.fail(path, value, "be a list")
-        elif len(value) < min_len:
-            self.fail(path, value, f"have length greater than or equal to {min_len}")
-        elif len(value) > max_len:
-            self.fail(path, value, f"have length less than or equal to {max_len}")
+    def add(self, path: str, value: Any, constraint: str) -> None:
+        self.found.append(_Violation(path, value, constraint))
 
-    def enum(self, path: str, allowed: tuple[str, ...]) -> None:
-        value = self.get(path)
-        if value is not None and value not in allowed:
-            self.fail(path, value, f"satisfy enum value set: [{', '.join(allowed)}]")
+    def at(self, path: str) -> bool:
+        return any(violation.path == path for violation in self.found)
 
     def raise_if_any(self) -> None:
-        count = len(self.messages)
+        count = len(self.found)
         if count:
             plural = "s" if count > 1 else ""
-            raise ValidationError(f"{count} validation error{plural} detected: {'; '.join(self.messages)}")
+            details = "; ".join(map(str, self.found))
+            raise ValidationError(f"{count} validation error{plural} detected: {details}")
+
+
+def _java_text(value: Any) -> str:
+    """A value as the Java service prints it in its messages."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, Mapping):
+        return "{" + ", ".join(f"{_java_text(key)}={_java_text(item)}" for key, item in value.items()) + "}"
+    if isinstance(value, list):
+        return "[" + ", ".join(map(_java_text, value)) + "]"
+    return str(value)
+
+
+def _shown(value: Any) -> str:
+    return "null" if value is None else f"'{_java_text(value)}'"
+
+
+def _aws_path(member_path: str) -> str:
+    """An API member path ("HumanTaskConfig.TaskTitle") the way AWS reports it ("humanTaskConfig.taskTitle")."""
+    return ".".join(part[:1].lower() + part[1:] for part in member_path.split("."))
+
+
+def _bound(limit: float) -> int | float:
+    return int(limit) if float(limit).is_integer() else limit
+
+
+# The JSON types each model type takes (bool is an int in Python, so it is excluded from the numbers).
+_JSON_TYPES: dict[str, tuple[tuple[type, ...], str]] = {
+    "string": ((str,), "a string"),
+    "integer": ((int,), "an integer"),
+    "long": ((int,), "an integer"),
+    "float": ((int, float), "a number"),
+    "double": ((int, float), "a number"),
+    "boolean": ((bool,), "a boolean"),
+    "structure": ((Mapping,), "a structure"),
+    "list": ((list,), "a list"),
+    "map": ((Mapping,), "a map"),
+}
+_SCALARS = frozenset({"string", "integer", "long", "float", "double", "boolean", "timestamp", "blob"})
+
+
+def _mistyped(kind: str, value: object) -> str:
+    """What `value` should have been, if it is not the JSON type of a `kind` member; else ""."""
+    json_types, described = _JSON_TYPES.get(kind, ((object,), ""))
+    if isinstance(value, json_types) and not (isinstance(value, bool) and kind != "boolean"):
+        return ""
+    return described
+
+
+def _walk(shape: Shape, value: Any, path: str, out: _Violations) -> None:
+    """Check a present (non-null) value against its shape and everything nested in it."""
+    kind = shape.type_name
+    mistyped = _mistyped(kind, value)
+    if mistyped:
+        # AWS rejects a mistyped member while deserializing, before validation; botocore's own checks
+        # catch these client-side. They are reported with the constraint violations here.
+        out.add(path, value, f"Member must be {mistyped}")
+        return
+    if isinstance(shape, StructureShape):
+        for name, member in shape.members.items():
+            member_value = value.get(name)
+            member_path = f"{path}.{_aws_path(name)}" if path else _aws_path(name)
+            if member_value is not None:
+                _walk(member, member_value, member_path, out)
+            elif name in shape.required_members:
+                out.add(member_path, None, "Member must not be null")
+    elif isinstance(shape, ListShape):
+        _check_range(shape, len(value), value, path, "length", out)
+        for index, item in enumerate(value, start=1):
+            item_path = f"{path}.{index}.member"
+            if item is None:
+                out.add(item_path, None, "Member must not be null")
+            else:
+                _walk(shape.member, item, item_path, out)
+    elif isinstance(shape, MapShape):
+        _walk_map(shape, value, path, out)
+    elif isinstance(shape, StringShape):
+        if shape.enum and value not in shape.enum:
+            out.add(path, value, f"Member must satisfy enum value set: [{', '.join(shape.enum)}]")
+        _check_range(shape, len(value), value, path, "length", out)
+        pattern = shape.metadata.get("pattern")
+        compiled = None if pattern is None else _python_pattern(pattern)
+        if compiled is not None and not compiled.fullmatch(value):
+            out.add(path, value, f"Member must satisfy regular expression pattern: {pattern}")
+    elif kind in ("integer", "long", "float", "double"):
+        _check_range(shape, value, value, path, "value", out)
+
+
+def _check_range(shape: Shape, measure: float, value: Any, path: str, noun: str, out: _Violations) -> None:
+    low, high = shape.metadata.get("min"), shape.metadata.get("max")
+    if low is not None and measure < low:
+        out.add(path, value, f"Member must have {noun} greater than or equal to {_bound(low)}")
+    if high is not None and measure > high:
+        out.add(path, value, f"Member must have {noun} less than or equal to {_bound(high)}")
+
+
+def _walk_map(shape: MapShape, value: Mapping[Any, Any], path: str, out: _Violations) -> None:
+    """AWS reports a map's scalar keys and values at the map, each distinct rule once:
+    "Map keys must satisfy constraint: [Member must ..., ...]"."""
+    _check_range(shape, len(value), value, path, "length", out)
+    key_rules = _scalar_rules(shape.key, value.keys())
+    if key_rules:
+        out.add(path, value, f"Map keys must satisfy constraint: [{', '.join(key_rules)}]")
+    if shape.value.type_name in _SCALARS:
+        value_rules = _scalar_rules(shape.value, value.values())
+        if value_rules:
+            out.add(path, value, f"Map value must satisfy constraint: [{', '.join(value_rules)}]")
+        return
+    for key, item in value.items():
+        if item is not None:
+            _walk(shape.value, item, f"{path}.{key}", out)
+
+
+def _scalar_rules(shape: Shape, values: Iterable[Any]) -> list[str]:
+    scratch = _Violations()
+    for item in values:
+        if item is None:
+            scratch.add("", None, "Member must not be null")
+        else:
+            _walk(shape, item, "", scratch)
+    return list(dict.fromkeys(violation.constraint for violation in scratch.found))
+
+
+def _violations(operation: str, params: Mapping[str, Any]) -> _Violations:
+    out = _Violations()
+    _walk(_input_shape(operation), params, "", out)
+    return out
+
+
+def validation_errors(operation: str, params: Mapping[str, Any]) -> list[str]:
+    """What the service model's constraints say of a SageMaker request, one message per violation."""
+    return [str(violation) for violation in _violations(operation, params).found]
+
+
+def _check(operation: str, params: Mapping[str, Any]) -> None:
+    _violations(operation, params).raise_if_any()
+
+
+# The model's patterns are Java regular expressions. Python's `re` lacks two constructs they use: \p{...}
+# character classes and characters beyond the BMP written as UTF-16 surrogate pairs; both are rewritten.
+# A pattern that still does not compile (one tag pattern quantifies "$") is not checked: its member's
+# length limits still are.
+_SURROGATE_PAIR = re.compile(r"\\u(d[89ab][0-9a-f]{2})\\u(d[c-f][0-9a-f]{2})", re.IGNORECASE)
+_PROPERTY = re.compile(r"\\p\{(?:Is)?([A-Za-z]+)\}")
+_POSIX_CLASSES = {
+    "Alnum": "a-zA-Z0-9",
+    "Alpha": "a-zA-Z",
+    "Digit": "0-9",
+    "Lower": "a-z",
+    "Upper": "A-Z",
+    "XDigit": "0-9a-fA-F",
+    "Space": r" \t\n\x0b\f\r",
+}
+
+
+@functools.cache
+def _python_pattern(pattern: str) -> re.Pattern[str] | None:
+    try:
+        return re.compile(_properties_as_ranges(_SURROGATE_PAIR.sub(_code_point, pattern)))
+    except (re.error, KeyError):
+        return None
+
+
+def _code_point(pair: re.Match[str]) -> str:
+    high, low = int(pair[1], 16), int(pair[2], 16)
+    return f"\\U{0x10000 + (high - 0xD800) * 0x400 + (low - 0xDC00):08x}"
+
+
+def _properties_as_ranges(pattern: str) -> str:
+    parts: list[str] = []
+    in_class = False
+    index = 0
+    while index < len(pattern):
+        char = pattern[index]
+        if char == "\\":
+            found = _PROPERTY.match(pattern, index)
+            if found:
+                ranges = _property_ranges(found[1])
+                parts.append(ranges if in_class else f"[{ranges}]")
+                index = found.end()
+            else:
+                parts.append(pattern[index : index + 2])
+                index += 2
+            continue
+        if char == "[":
+            in_class = True
+        elif char == "]":
+            in_class = False
+        parts.append(char)
+        index += 1
+    return "".join(parts)
+
+
+def _property_ranges(name: str) -> str:
+    """A \\p{name} class as the contents of a Python character class: POSIX names, or a Unicode general
+    category (one letter, L, or two, Lu). Raises KeyError for any other."""
+    if name in _POSIX_CLASSES:
+        return _POSIX_CLASSES[name]
+    if len(name) > 2:
+        raise KeyError(name)
+    ranges = sorted(
+        span for category, spans in _unicode_categories().items() if category.startswith(name) for span in spans
+    )
+    if not ranges:
+        raise KeyError(name)
+    return "".join(f"\\U{low:08x}" if low == high else f"\\U{low:08x}-\\U{high:08x}" for low, high in ranges)
+
+
+@functools.cache
+def _unicode_categories() -> dict[str, list[tuple[int, int]]]:
+    """Code point ranges by Unicode general category (built once, when a \\p{...} pattern is first used)."""
+    spans: dict[str, list[tuple[int, int]]] = {}
+    start, current = 0, unicodedata.category("\0")
+    for code in range(1, sys.maxunicode + 1):
+        category = unicodedata.category(chr(code))
+        if category != current:
+            spans.setdefault(current, []).append((start, code - 1))
+            start, current = code, category
+    spans.setdefault(current, []).append((start, sys.maxunicode))
+    return spans
+
+
+# ---- CreateLabelingJob: what the model cannot say. Each of these reports like the model's constraints,
+# and a narrower pattern only where the model's own check of the member passed.
+
+
+def _get(request: Mapping[str, Any], member_path: str) -> Any:
+    value: Any = request
+    for key in member_path.split("."):
+        if not isinstance(value, Mapping):
+            return None
+        value = value.get(key)
+    return value
+
+
+def _narrow(request: Mapping[str, Any], member_path: str, pattern: str, out: _Violations) -> None:
+    value, path = _get(request, member_path), _aws_path(member_path)
+    if isinstance(value, str) and not out.at(path) and not re.fullmatch(pattern, value):
+        out.add(path, value, f"Member must satisfy regular expression pattern: {pattern}")
+
+
+def _require(request: Mapping[str, Any], member_path: str, out: _Violations) -> None:
+    """`member_path` must be set when its parent structure is."""
+    parent_path, _, member = member_path.rpartition(".")
+    parent = _get(request, parent_path)
+    if isinstance(parent, Mapping) and parent.get(member) is None:
+        out.add(_aws_path(member_path), None, "Member must not be null")
+
+
+def _check_emulated(request: Mapping[str, Any], out: _Violations) -> None:
+    # The model's S3Uri also takes https:// URIs; the emulator (local/groundtruth) reads the manifest and
+    # writes the output through moto's S3 by bucket and key, so it takes s3:// URIs only.
+    _narrow(request, "InputConfig.DataSource.S3DataSource.ManifestS3Uri", _S3_URI, out)
+    _narrow(request, "OutputConfig.S3OutputPath", _S3_URI, out)
+    # Streaming jobs (SnsDataSource) are not emulated: the manifest is required, where the model makes
+    # S3DataSource optional (one of the two data sources).
+    data_source = _get(request, "InputConfig.DataSource")
+    if isinstance(data_source, Mapping) and data_source.get("S3DataSource") is None:
+        out.add(_aws_path("InputConfig.DataSource.S3DataSource.ManifestS3Uri"), None, "Member must not be null")
+    # The model's pattern is "arn:.*"; the API reference lists the built-in algorithms' ARNs, all in
+    # account 027400017018, in prose.
+    _narrow(request, "LabelingJobAlgorithmsConfig.LabelingJobAlgorithmSpecificationArn", _ALGORITHM_ARN, out)
+    # The model marks the two Lambdas optional (generative-AI task types); every built-in task type this
+    # emulates needs both, and the task type is read from the PRE Lambda.
+    _require(request, "HumanTaskConfig.PreHumanTaskLambdaArn", out)
+    _require(request, "HumanTaskConfig.AnnotationConsolidationConfig", out)
+    # The model makes both UiConfig members optional; a job needs one of them: a template or a UI's ARN.
+    ui = _get(request, "HumanTaskConfig.UiConfig")
+    if isinstance(ui, Mapping) and not (ui.get("UiTemplateS3Uri") or ui.get("HumanTaskUiArn")):
+        out.add(_aws_path("HumanTaskConfig.UiConfig"), ui, "Member must contain UiTemplateS3Uri or HumanTaskUiArn")
+    # The model makes AmountInUsd optional; a price without an amount sets no price (not verified against
+    # the service).
+    _require(request, "HumanTaskConfig.PublicWorkforceTaskPrice.AmountInUsd", out)
 
 
 def _validate_create(request: Mapping[str, Any]) -> None:
-    check = _Checker(request)
-    check.string("LabelingJobName", required=True, min_len=1, max_len=63, pattern=_NAME)
-    check.string("LabelAttributeName", required=True, min_len=1, max_len=127, pattern=_LABEL_ATTRIBUTE)
-    check.string("RoleArn", required=True, min_len=20, max_len=2048, pattern=_ROLE_ARN)
-    # Streaming jobs (SnsDataSource) are not emulated: the manifest is required.
-    check.string("InputConfig.DataSource.S3DataSource.ManifestS3Uri", required=True, pattern=_S3_URI)
-    check.string("OutputConfig.S3OutputPath", required=True, pattern=_S3_URI)
-    if check.present("LabelingJobAlgorithmsConfig", required=False):
-        check.string(
-            "LabelingJobAlgorithmsConfig.LabelingJobAlgorithmSpecificationArn",
-            required=True,
-            pattern=_ALGORITHM_ARN,
-        )
-        check.string("LabelingJobAlgorithmsConfig.InitialActiveLearningModelArn", pattern=_MODEL_ARN)
-    if check.present("HumanTaskConfig", required=True):
-        _check_human_task_config(check)
-    check.raise_if_any()
+    out = _violations("CreateLabelingJob", request)
+    _check_emulated(request, out)
+    out.raise_if_any()
     _check_semantics(request)
 
 
-def _check_human_task_config(check: _Checker) -> None:
-    # The current service model marks the two Lambdas optional (generative-AI task types); every
-    # built-in task type this emulates needs both, and the task type is read from the PRE Lambda.
-    check.string("HumanTaskConfig.WorkteamArn", required=True, pattern=_WORKTEAM_ARN)
-    ui = "HumanTaskConfig.UiConfig"
-    has_ui = check.get(f"{ui}.UiTemplateS3Uri") or check.get(f"{ui}.HumanTaskUiArn")
-    if check.present(ui, required=True) and not has_ui:
-        check.fail(ui, {}, "contain UiTemplateS3Uri or HumanTaskUiArn")
-    check.string("HumanTaskConfig.PreHumanTaskLambdaArn", required=True, pattern=_LAMBDA_ARN)
-    check.string("HumanTaskConfig.TaskTitle", required=True, min_len=1, max_len=128)
-    check.string("HumanTaskConfig.TaskDescription", required=True, min_len=1, max_len=255)
-    check.items("HumanTaskConfig.TaskKeywords", min_len=1, max_len=5)
-    check.integer("HumanTaskConfig.NumberOfHumanWorkersPerDataObject", required=True, minimum=1, maximum=9)
-    check.integer("HumanTaskConfig.TaskTimeLimitInSeconds", required=True, minimum=30)
-    check.integer("HumanTaskConfig.TaskAvailabilityLifetimeInSeconds", minimum=60)
-    check.integer("HumanTaskConfig.MaxConcurrentTaskCount", minimum=1, maximum=5000)
-    if check.present("HumanTaskConfig.AnnotationConsolidationConfig", required=True):
-        check.string(
-            "HumanTaskConfig.AnnotationConsolidationConfig.AnnotationConsolidationLambdaArn",
-            required=True,
-            pattern=_LAMBDA_ARN,
-        )
-    if check.present("HumanTaskConfig.PublicWorkforceTaskPrice", required=False) and check.present(
-        "HumanTaskConfig.PublicWorkforceTaskPrice.AmountInUsd", required=True
-    ):
-        amount = "HumanTaskConfig.PublicWorkforceTaskPrice.AmountInUsd"
-        check.integer(f"{amount}.Dollars", minimum=0, maximum=2)
-        check.integer(f"{amount}.Cents", minimum=0, maximum=99)
-        check.integer(f"{amount}.TenthFractionsOfACent", minimum=0, maximum=9)
-
-
 def _check_semantics(request: Mapping[str, Any]) -> None:
-    """Rules across fields; they run once every field is well formed."""
+    """Rules across members, which a service model cannot state (the API reference gives them in prose);
+    they run once every member is well formed."""
     label_attribute: str = request["LabelAttributeName"]
     human_task: Mapping[str, Any] = request["HumanTaskConfig"]
     quoted = f"LabelAttributeName '{label_attribute}'"
@@ -448,11 +636,13 @@ def _create_labeling_job(self: SageMakerResponse) -> ActionResult:
 
 
 def _describe_labeling_job(self: SageMakerResponse) -> ActionResult:
+    _check("DescribeLabelingJob", self.params)
     job = _get_job(self.current_account, self.region, self._get_param("LabelingJobName"))
     return ActionResult(job.describe())
 
 
 def _stop_labeling_job(self: SageMakerResponse) -> ActionResult:
+    _check("StopLabelingJob", self.params)
     account_id, region = self.current_account, self.region
     with _store_lock:
         job = _get_job(account_id, region, self._get_param("LabelingJobName"))
@@ -548,12 +738,7 @@ def _workteam_summary(job: LabelingJob) -> dict[str, Any]:
 
 
 def _list_labeling_jobs(self: SageMakerResponse) -> ActionResult:
-    check = _Checker(self.params)
-    check.integer("MaxResults", minimum=1, maximum=100)
-    check.enum("SortBy", tuple(_SORT_KEYS))
-    check.enum("SortOrder", ("Ascending", "Descending"))
-    check.enum("StatusEquals", STATUSES)
-    check.raise_if_any()
+    _check("ListLabelingJobs", self.params)
     jobs = list(labeling_jobs(self.current_account, self.region).values())
     # Case-insensitive like the names' uniqueness (not verified against the service).
     name_contains: str | None = self._get_param("NameContains")
@@ -568,12 +753,7 @@ def _list_labeling_jobs(self: SageMakerResponse) -> ActionResult:
 
 
 def _list_labeling_jobs_for_workteam(self: SageMakerResponse) -> ActionResult:
-    check = _Checker(self.params)
-    check.string("WorkteamArn", required=True, pattern=_WORKTEAM_ARN)
-    check.integer("MaxResults", minimum=1, maximum=100)
-    check.enum("SortBy", ("CreationTime",))
-    check.enum("SortOrder", ("Ascending", "Descending"))
-    check.raise_if_any()
+    _check("ListLabelingJobsForWorkteam", self.params)
     workteam_arn = self._get_param("WorkteamArn")
     jobs = [
         job

@@ -8,9 +8,11 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import boto3
+import botocore.session
 import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
+from botocore.model import Shape, StructureShape
 from moto import mock_aws
 from moto.core.botocore_stubber import BotocoreStubber
 from moto.moto_api._internal.models import moto_api_backend
@@ -27,7 +29,10 @@ from local.moto_labeling import (
     on_stop,
     serialized_requests,
     update_job,
+    validation_errors,
 )
+from tests.fixtures.job_outputs import PRIVATE_WORKTEAM as FIXTURE_PRIVATE_WORKTEAM
+from tests.fixtures.job_outputs import VENDOR_WORKTEAM, labeling_request
 
 if TYPE_CHECKING:
     from mypy_boto3_sagemaker import SageMakerClient
@@ -193,7 +198,8 @@ INVALID = [
         {"InputConfig.DataSource.S3DataSource.ManifestS3Uri": "https://in-bucket.s3.amazonaws.com/m"},
         "inputConfig.dataSource.s3DataSource.manifestS3Uri",
     ),
-    ({"OutputConfig": DELETE}, "outputConfig.s3OutputPath"),
+    ({"OutputConfig": DELETE}, "outputConfig"),
+    ({"OutputConfig": {}}, "outputConfig.s3OutputPath"),
     ({"OutputConfig.S3OutputPath": "out-bucket/jobs"}, "outputConfig.s3OutputPath"),
     ({"LabelingJobAlgorithmsConfig": {}}, "labelingJobAlgorithmsConfig.labelingJobAlgorithmSpecificationArn"),
     (
@@ -267,6 +273,258 @@ def test_server_side_checks_apply_to_a_validating_client(sagemaker: "SageMakerCl
     with pytest.raises(ClientError) as excinfo:
         sagemaker.create_labeling_job(**request({"HumanTaskConfig.TaskTitle": "t" * 129}))
     assert error_of(excinfo)[0] == "ValidationException"
+
+
+# ---- Constraints read from botocore's service model, not copied into the emulator
+
+MODEL = botocore.session.get_session().get_service_model("sagemaker")
+CREATE_INPUT = MODEL.operation_model("CreateLabelingJob").input_shape
+
+
+def shape_at(member_path: str) -> Any:
+    """The model's shape of a CreateLabelingJob member ("HumanTaskConfig.TaskKeywords.member")."""
+    shape: Any = CREATE_INPUT
+    for part in member_path.split("."):
+        shape = shape.member if part == "member" else shape.members[part]
+    return shape
+
+
+def aws_path(member_path: str) -> str:
+    return ".".join(part[:1].lower() + part[1:] for part in member_path.split("."))
+
+
+def violation(path: str, value: object, constraint: str) -> str:
+    shown = "null" if value is None else f"'{value}'"
+    return f"Value {shown} at '{path}' failed to satisfy constraint: {constraint}"
+
+
+def test_error_messages_read_as_aws_writes_them(unchecked: "SageMakerClient") -> None:
+    name_pattern = shape_at("LabelingJobName").metadata["pattern"]
+    cases = [
+        (
+            {"LabelingJobName": "birds_1"},
+            violation("labelingJobName", "birds_1", f"Member must satisfy regular expression pattern: {name_pattern}"),
+        ),
+        ({"OutputConfig": DELETE}, violation("outputConfig", None, "Member must not be null")),
+    ]
+    for changes, expected in cases:
+        with pytest.raises(ClientError) as excinfo:
+            unchecked.create_labeling_job(**request(changes))
+        assert error_of(excinfo) == ("ValidationException", f"1 validation error detected: {expected}")
+
+
+KEYWORD = "HumanTaskConfig.TaskKeywords.member"
+CLASSIFIER = "InputConfig.DataAttributes.ContentClassifiers.member"
+VPC = "LabelingJobAlgorithmsConfig.LabelingJobResourceConfig.VpcConfig"
+TAG = "Tags.member"
+TOPIC = "OutputConfig.SnsTopicArn"
+# Constraints the emulator never spelled out: each expected message is built from the model's own shape.
+MODEL_ONLY = [
+    pytest.param(
+        {"HumanTaskConfig.TaskKeywords": ["Birds", "bird-watching"]},
+        violation(
+            "humanTaskConfig.taskKeywords.2.member",
+            "bird-watching",
+            f"Member must satisfy regular expression pattern: {shape_at(KEYWORD).metadata['pattern']}",
+        ),
+        id="keyword pattern",
+    ),
+    pytest.param(
+        {"Tags": [{"Key": "team#1", "Value": "birds"}]},
+        violation(
+            "tags.1.member.key",
+            "team#1",
+            f"Member must satisfy regular expression pattern: {shape_at(f'{TAG}.Key').metadata['pattern']}",
+        ),
+        id="tag key pattern (a Java \\p{L} class)",
+    ),
+    pytest.param(
+        {"LabelCategoryConfigS3Uri": "s3://in-bucket/" + "k" * 1010},
+        violation(
+            "labelCategoryConfigS3Uri",
+            "s3://in-bucket/" + "k" * 1010,
+            f"Member must have length less than or equal to {shape_at('LabelCategoryConfigS3Uri').metadata['max']}",
+        ),
+        id="label category URI max length",
+    ),
+    pytest.param(
+        {"Tags": [{"Key": "project", "Value": "v" * 257}]},
+        violation(
+            "tags.1.member.value",
+            "v" * 257,
+            f"Member must have length less than or equal to {shape_at(f'{TAG}.Value').metadata['max']}",
+        ),
+        id="tag value max length",
+    ),
+    pytest.param(
+        {"Tags": [{"Key": f"k{n}", "Value": "v"} for n in range(51)]},
+        "at 'tags' failed to satisfy constraint: Member must have length less than or equal to "
+        f"{shape_at('Tags').metadata['max']}",
+        id="tag count",
+    ),
+    pytest.param(
+        {"InputConfig.DataAttributes.ContentClassifiers": ["FreeOfViolence"]},
+        violation(
+            "inputConfig.dataAttributes.contentClassifiers.1.member",
+            "FreeOfViolence",
+            f"Member must satisfy enum value set: [{', '.join(shape_at(CLASSIFIER).enum)}]",
+        ),
+        id="content classifier enum",
+    ),
+    pytest.param(
+        {"LabelingJobAlgorithmsConfig.LabelingJobResourceConfig": {"VpcConfig": {"SecurityGroupIds": ["sg-1"]}}},
+        violation(f"{aws_path(VPC)}.subnets", None, "Member must not be null"),
+        id="required member of a nested structure",
+    ),
+    pytest.param(
+        {"Tags": [{"Key": "project"}]},
+        violation("tags.1.member.value", None, "Member must not be null"),
+        id="required member of a list's structure",
+    ),
+    pytest.param(
+        {"OutputConfig.SnsTopicArn": "arn:aws:sns:us-east-1:1:topic"},
+        violation(
+            "outputConfig.snsTopicArn",
+            "arn:aws:sns:us-east-1:1:topic",
+            f"Member must satisfy regular expression pattern: {shape_at(TOPIC).metadata['pattern']}",
+        ),
+        id="output topic pattern",
+    ),
+]
+
+
+@pytest.mark.parametrize(("changes", "expected"), MODEL_ONLY)
+def test_constraints_come_from_the_service_model(
+    unchecked: "SageMakerClient", changes: dict[str, object], expected: str
+) -> None:
+    with pytest.raises(ClientError) as excinfo:
+        unchecked.create_labeling_job(**request(changes))
+
+    code, message = error_of(excinfo)
+    assert code == "ValidationException"
+    assert message.startswith("1 validation error detected: ")
+    assert expected in message
+    assert not labeling_jobs(ACCOUNT, REGION)
+
+
+def scalar_members(shape: StructureShape, value: Mapping[str, Any], path: str = "") -> Iterator[tuple[str, Shape, Any]]:
+    """The string and integer members VALID_REQUEST sets, outside lists, with their model shapes."""
+    for name, member in shape.members.items():
+        if name not in value:
+            continue
+        member_path = f"{path}.{name}" if path else name
+        if isinstance(member, StructureShape):
+            yield from scalar_members(member, value[name], member_path)
+        elif member.type_name in ("string", "integer"):
+            yield member_path, member, value[name]
+
+
+def beyond_the_limits() -> Iterator[Any]:
+    """One request per limit the model sets on a member VALID_REQUEST has: just past the limit."""
+    for path, shape, value in scalar_members(CREATE_INPUT, VALID_REQUEST):
+        low, high = shape.metadata.get("min"), shape.metadata.get("max")
+        if shape.type_name == "string" and high is not None:
+            longer = value + "a" * (high + 1 - len(value))
+            rule = f"Member must have length less than or equal to {high}"
+            yield pytest.param(path, longer, rule, id=f"{path} longer than {high}")
+        if shape.type_name == "integer" and low is not None:
+            rule = f"Member must have value greater than or equal to {low}"
+            yield pytest.param(path, low - 1, rule, id=f"{path} below {low}")
+        if shape.type_name == "integer" and high is not None:
+            rule = f"Member must have value less than or equal to {high}"
+            yield pytest.param(path, high + 1, rule, id=f"{path} above {high}")
+
+
+BEYOND_THE_LIMITS = list(beyond_the_limits())
+
+
+def test_every_limit_of_the_valid_request_is_swept() -> None:
+    swept = {param.values[0] for param in BEYOND_THE_LIMITS}
+    assert {"LabelingJobName", "RoleArn", "HumanTaskConfig.TaskTitle", WORKERS, f"{PRICE}.AmountInUsd.Cents"} <= swept
+    assert len(BEYOND_THE_LIMITS) >= 25
+
+
+@pytest.mark.parametrize(("path", "value", "rule"), BEYOND_THE_LIMITS)
+def test_each_model_limit_is_enforced(unchecked: "SageMakerClient", path: str, value: object, rule: str) -> None:
+    with pytest.raises(ClientError) as excinfo:
+        unchecked.create_labeling_job(**request({path: value}))
+
+    code, message = error_of(excinfo)
+    assert code == "ValidationException"
+    assert violation(aws_path(path), value, rule) in message
+
+
+def test_other_calls_are_checked_against_the_model(unchecked: "SageMakerClient") -> None:
+    unchecked.create_labeling_job(**VALID_REQUEST)
+    calls: list[tuple[Any, dict[str, Any], str]] = [
+        (unchecked.list_labeling_jobs, {"SortOrder": "Up"}, "'sortOrder'"),
+        (unchecked.list_labeling_jobs, {"StatusEquals": "Done"}, "'statusEquals'"),
+        (unchecked.list_labeling_jobs, {"MaxResults": 101}, "'maxResults'"),
+        (unchecked.list_labeling_jobs, {"NameContains": "birds_1"}, "'nameContains'"),
+        (unchecked.list_labeling_jobs_for_workteam, {}, "Value null at 'workteamArn'"),
+        (unchecked.list_labeling_jobs_for_workteam, {"WorkteamArn": "arn:aws:sagemaker:x"}, "'workteamArn'"),
+        (
+            unchecked.list_labeling_jobs_for_workteam,
+            {"WorkteamArn": PUBLIC_WORKTEAM, "SortBy": "Name"},
+            "Member must satisfy enum value set: [CreationTime]",
+        ),
+        (unchecked.describe_labeling_job, {"LabelingJobName": "birds_1"}, "'labelingJobName'"),
+        (unchecked.stop_labeling_job, {"LabelingJobName": "b" * 64}, "'labelingJobName'"),
+    ]
+    for call, params, expected in calls:
+        with pytest.raises(ClientError) as excinfo:
+            call(**params)
+        code, message = error_of(excinfo)
+        assert code == "ValidationException", params
+        assert expected in message, message
+    assert unchecked.describe_labeling_job(LabelingJobName="Birds-1")["LabelingJobStatus"] == "InProgress"
+
+
+def test_map_keys_and_values_are_reported_at_the_map() -> None:
+    # No labeling-job call takes a map: CreateTrainingJob's Environment shows how the walk treats one.
+    environment = MODEL.operation_model("CreateTrainingJob").input_shape.members["Environment"]
+    errors = validation_errors("CreateTrainingJob", {"Environment": {"1ST": "x" * 513, "GOOD": "y"}})
+
+    shown = "'{1ST=" + "x" * 513 + ", GOOD=y}'"
+    key_rule = f"Member must satisfy regular expression pattern: {environment.key.metadata['pattern']}"
+    value_rule = f"Member must have length less than or equal to {environment.value.metadata['max']}"
+    assert (
+        f"Value {shown} at 'environment' failed to satisfy constraint: Map keys must satisfy constraint: [{key_rule}]"
+    ) in errors
+    assert (
+        f"Value {shown} at 'environment' failed to satisfy constraint: Map value must satisfy constraint: "
+        f"[{value_rule}]"
+    ) in errors
+
+
+BUILDER_REQUESTS = [
+    pytest.param({}, id="public workforce, priced, auto-labeling"),
+    pytest.param({"workteam": FIXTURE_PRIVATE_WORKTEAM, "price": None, "auto_labeling": False}, id="private"),
+    pytest.param(
+        {
+            "workteam": VENDOR_WORKTEAM,
+            "price": None,
+            "initial_model": f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:model/birds-r1-model",
+            "tags": {"gtchain:chain-id": "birds", "gtchain:round": "2", "Größe": "groß 1"},
+        },
+        id="vendor, carried model, tags",
+    ),
+]
+
+
+@pytest.mark.parametrize("options", BUILDER_REQUESTS)
+def test_gtchain_builder_requests_pass(sagemaker: "SageMakerClient", options: dict[str, Any]) -> None:
+    built = labeling_request("birds-r1-a1", "s3://fixture-output/jobs", **options)
+    if not options:  # the default request carries every member the builder can set
+        assert {"PublicWorkforceTaskPrice", "TaskAvailabilityLifetimeInSeconds"} <= set(built["HumanTaskConfig"])
+        assert "LabelingJobAlgorithmsConfig" in built
+
+    assert validation_errors("CreateLabelingJob", built) == []
+    sagemaker.create_labeling_job(**built)
+
+    described = sagemaker.describe_labeling_job(LabelingJobName="birds-r1-a1")
+    for member, sent in built.items():
+        assert described[member] == sent, member  # type: ignore[literal-required]
 
 
 def test_names_are_never_reusable_even_in_another_case(sagemaker: "SageMakerClient") -> None:
