@@ -24,7 +24,7 @@ LAMBDA_CODE := functions layers local
 
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: help venv test lint validate build ci clean
+.PHONY: help venv test test-fast lint validate build ci clean
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z0-9_-]+:.*## / {printf "  %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -55,13 +55,17 @@ $(CHECKOV_VENV)/.installed: tools/checkov.txt | $(CHECKOV_PYTHON)
 
 # ---- gates (what .ci/run runs) ------------------------------------------------------------------
 
-test: venv ## Run the whole test suite (pytest, in parallel)
+test: venv ## Run the whole test suite (pytest, in parallel): what CI runs
 	$(VENV)/bin/python -m pytest -n auto
 
-lint: venv ## ruff check, ruff format --check, mypy --strict over functions/ layers/ local/
+test-fast: venv ## The inner loop: unit and contract tests on in-memory fakes (no moto stack, no emulator)
+	$(VENV)/bin/python -m pytest -n auto tests/unit tests/contract
+
+lint: venv ## ruff check, ruff format --check, mypy --strict over functions/ layers/ local/, the layers contract (import-linter)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy $(LAMBDA_CODE)
+	$(VENV)/bin/lint-imports --no-cache
 
 validate: $(SAM_VENV)/.installed $(CHECKOV_VENV)/.installed ## sam validate --lint, cfn-lint + serverless rules, checkov
 	$(SAM) validate --lint --template $(TEMPLATE)

@@ -67,6 +67,60 @@ def test_what_is_not_emulated_is_listed_by_name() -> None:
     assert "DataBucket" not in listed and "StartFunction" not in listed
 
 
+SAM_TEMPLATE = """
+Transform: AWS::Serverless-2016-10-31
+Globals:
+  Function:
+    Runtime: python3.13
+    Handler: app.handler
+    MemorySize: 256
+    Layers: [!Ref Lib]
+    Environment: {Variables: {SHARED: one, OVERRIDDEN: global}}
+Resources:
+  Lib: {Type: AWS::Serverless::LayerVersion, Properties: {ContentUri: lib/}}
+  Failures: {Type: AWS::SQS::Queue}
+  Fn:
+    Type: AWS::Serverless::Function
+    Properties:
+      CodeUri: fn/
+      Timeout: 30
+      Environment: {Variables: {OVERRIDDEN: own, QUEUE: !Ref Failures}}
+      EventInvokeConfig:
+        MaximumRetryAttempts: 1
+        DestinationConfig: {OnFailure: {Type: SQS, Destination: !GetAtt Failures.Arn}}
+      Events:
+        Uploaded: {Type: EventBridgeRule, Properties: {Pattern: {source: [aws.s3]}}}
+        Hourly: {Type: Schedule, Properties: {Schedule: rate(1 hour)}}
+"""
+
+
+def test_sam_resources_are_what_aws_sam_translator_makes_of_them(tmp_path: Path) -> None:
+    # Given a SAM function with Globals, a layer, an on-failure destination, a pattern rule and a schedule
+    (tmp_path / "fn").mkdir()
+    (tmp_path / "fn" / "app.py").write_text("def handler(event, context): ...\n")
+    template = inline(tmp_path, SAM_TEMPLATE)
+
+    # When it is planned
+    plan = template.plan()
+
+    # Then the function is SAM's translation: Globals merged (maps merge, the function's own values win) ...
+    function = plan.functions["Fn"]
+    assert (function.module, function.handler, function.layers) == ("fn.app", "handler", ["lib"])
+    assert (function.memory, function.timeout) == (256, 30)
+    queue = template.physical("Failures")
+    assert function.environment == {"SHARED": "one", "OVERRIDDEN": "own", "QUEUE": queue.ref}
+    # ... its EventInvokeConfig and event rules, named as SAM names them
+    assert (function.maximum_retry_attempts, function.on_failure) == (1, queue.attributes["Arn"])
+    rules = {rule.logical_id: rule for rule in function.rules}
+    assert {rule_id: (rule.pattern, rule.schedule) for rule_id, rule in rules.items()} == {
+        "FnUploaded": ({"source": ["aws.s3"]}, None),
+        "FnHourly": (None, "rate(1 hour)"),
+    }
+    assert rules["FnUploaded"].arn == f"arn:aws:events:{REGION}:{ACCOUNT}:rule/{template.physical('FnUploaded').ref}"
+    # ... and what SAM writes besides that the local stack does not create is listed
+    assert {"FnRole", "FnUploadedPermission"} <= {logical_id for logical_id, _ in plan.not_emulated}
+
+
 def test_intrinsic_functions_resolve(tmp_path: Path) -> None:
     template = inline(
         tmp_path,
@@ -111,3 +165,8 @@ def test_mistakes_are_clear_errors(tmp_path: Path) -> None:
         inline(tmp_path, body).plan()
     with pytest.raises(TemplateError, match="unknown parameters: Missing"):
         inline(tmp_path, body, {"Missing": "x"})
+    with pytest.raises(TemplateError, match="transform AWS::LanguageExtensions is not emulated"):
+        inline(tmp_path, "Transform: [AWS::LanguageExtensions, AWS::Serverless-2016-10-31]\n" + body)
+    unknown_event = SAM_TEMPLATE.replace("Type: Schedule", "Type: Telepathy")
+    with pytest.raises(TemplateError, match=r"SAM cannot translate the template: .*Telepathy"):
+        inline(tmp_path, unknown_event)

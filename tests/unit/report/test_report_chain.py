@@ -8,11 +8,12 @@ import sys
 from decimal import Decimal
 
 from gtchain.domain.pricing import JobPricing
+from gtchain.domain.report.chain import Recorded, build_chain_summary
 from gtchain.domain.report.models import Objects, TrainingCurve
 from gtchain.domain.report.parse import IterationCounts, JobDetail
 from gtchain.domain.report.summary import ChainContext, ResolvedPricing, build_summary
 from gtchain.rendering.figures import chain_figure, job_figure
-from gtchain.service.report.chain import Recorded, build_chain_summary, render_chain_html
+from gtchain.rendering.html import render_chain_html
 from tests.fixtures.job_outputs import labeling_request
 from tests.support import ROOT
 
@@ -120,7 +121,8 @@ def test_figures_are_pngs_that_depend_only_on_the_data() -> None:
 def test_nothing_imports_matplotlib_until_a_figure_is_drawn() -> None:
     code = (
         "import sys, json\n"
-        "import functions.report.app, gtchain.service.report.job, gtchain.entrypoints.report, gtchain.rendering.figures\n"
+        "import functions.report.app, gtchain.service.report.job, gtchain.entrypoints.report\n"
+        "import gtchain.rendering.figures\n"
         "import gtchain.service.reconcile\n"
         "print(json.dumps(sorted(m for m in sys.modules if m.split('.')[0] in ('matplotlib', 'numpy'))))\n"
     )

@@ -1,7 +1,8 @@
 """Training curves from the training jobs' logs; a missing log is a warning, never an error."""
 
-from gtchain.domain.report.curves import curve_from_messages, training_curves
+from gtchain.domain.report.curves import curve_from_messages
 from gtchain.domain.report.parse import TrainingJobRef
+from gtchain.service.report.output import training_curves
 from tests.fixtures.job_outputs import training_log_messages
 from tests.unit.report.fakes import MemoryLogs
 

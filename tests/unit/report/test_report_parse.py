@@ -5,8 +5,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from gtchain.domain.report import parse
-from gtchain.domain.report.parse import MalformedJsonError, iter_json_array, parse_job_output
+from gtchain.domain.report.parse import MalformedJsonError, iter_json_array
+from gtchain.service.report import output as parse
+from gtchain.service.report.output import parse_job_output
 from tests.fixtures.job_outputs import (
     CONSOLIDATION,
     TRUNCATED_KEEPS,

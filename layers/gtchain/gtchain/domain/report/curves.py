@@ -10,7 +10,6 @@ from collections.abc import Iterable
 
 from gtchain.domain.report.models import TrainingCurve
 from gtchain.domain.report.parse import TrainingJobRef
-from gtchain.service.ports import TrainingLogs
 
 _SAMPLES = re.compile(r"'num_training_samples'\s*:\s*u?'(\d+)'")
 _METRICS = (
@@ -36,21 +35,3 @@ def curve_from_messages(ref: TrainingJobRef, messages: Iterable[str]) -> Trainin
                 metric = name
     return TrainingCurve(iteration=ref.iteration, training_job_name=ref.name, samples=samples, metric=metric,
                          values=values)  # fmt: skip
-
-
-def training_curves(logs: TrainingLogs, refs: list[TrainingJobRef]) -> tuple[list[TrainingCurve], list[str]]:
-    """One curve per training job that logged a validation metric; a warning for each that did not."""
-    curves: list[TrainingCurve] = []
-    warnings: list[str] = []
-    for ref in refs:
-        # Streams are named <training-job-name>/algo-<n>-<time>; the first instance's is enough.
-        streams = logs.log_streams(f"{ref.name}/")
-        if not streams:
-            warnings.append(f"training job {ref.name} (iteration {ref.iteration}) has no log in CloudWatch; no curve")
-            continue
-        curve = curve_from_messages(ref, logs.iter_messages(streams[0]))
-        if not curve.values:
-            warnings.append(f"training job {ref.name} (iteration {ref.iteration}) logged no validation metric")
-            continue
-        curves.append(curve)
-    return curves, warnings

@@ -1,7 +1,8 @@
-"""Stream a labeling job's output files into per-iteration counts.
+"""Parse a labeling job's output files: streamed JSON arrays, consolidation entries, auto-annotator lines.
 
 One entry is in memory at a time. Per object only its id is kept (an int in two sets), so a job of
-100,000 objects needs a few megabytes. Layout (fact sheet, section 5), under <S3OutputPath>/<job-name>/:
+100,000 objects needs a few megabytes. Layout under <S3OutputPath>/<job-name>/
+(https://docs.aws.amazon.com/sagemaker/latest/dg/sms-data-output.html):
   annotations/consolidated-annotation/consolidation-response/iteration-<N>/<time>.json   human labels
   activelearning/.../<N>/<dir>/auto_annotator_output.txt                               machine labels
   training/.../<N>/<dir>/<training-job-name>/output/model.tar.gz                       trained models
@@ -14,22 +15,20 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from gtchain.service.ports import StreamingObjectStore
-
 CONSOLIDATION_PREFIX = "annotations/consolidated-annotation/consolidation-response/"
 ACTIVE_LEARNING_PREFIX = "activelearning/"
 TRAINING_PREFIX = "training/"
 AUTO_ANNOTATOR_FILE = "auto_annotator_output.txt"
 MODEL_FILE = "model.tar.gz"
 
-_ITERATION_DIR = re.compile(r"^iteration-(\d+)$")
-_CHUNK = 64 * 1024
+ITERATION_DIR = re.compile(r"^iteration-(\d+)$")
+CHUNK = 64 * 1024
 # An element larger than this is not an annotation: stop reading the file rather than buffer it.
 MAX_ELEMENT_CHARS = 4 * 1024 * 1024
 # Response files up to this size are parsed whole, at C speed; larger ones are streamed element by element,
 # so memory stays bounded by this size whatever a job's files weigh.
 WHOLE_FILE_BYTES = 2 * 1024 * 1024
-_EXAMPLES = 5
+EXAMPLES = 5
 _WHITESPACE = " \t\r\n"
 
 ObjectId = int | str
@@ -152,7 +151,7 @@ def _boxes(label: Any) -> int:
     return 0
 
 
-def _consolidated(entry: Any, label_attribute: str) -> tuple[ObjectId, int] | None:
+def consolidated_entry(entry: Any, label_attribute: str) -> tuple[ObjectId, int] | None:
     if not isinstance(entry, dict):
         return None
     object_id = _object_id(entry.get("datasetObjectId"))
@@ -163,7 +162,7 @@ def _consolidated(entry: Any, label_attribute: str) -> tuple[ObjectId, int] | No
     return object_id, _boxes(content[label_attribute])
 
 
-def _auto_annotation(line: bytes, label_attribute: str) -> tuple[ObjectId, int] | None:
+def auto_annotation(line: bytes, label_attribute: str) -> tuple[ObjectId, int] | None:
     token, _, payload = line.strip().partition(b" ")
     try:
         object_id = _object_id(token.decode())
@@ -175,146 +174,5 @@ def _auto_annotation(line: bytes, label_attribute: str) -> tuple[ObjectId, int] 
     return object_id, _boxes(document[label_attribute])
 
 
-def _examples(values: list[Any]) -> str:
+def examples(values: list[Any]) -> str:
     return ", ".join(str(v) for v in values)
-
-
-class _Reader:
-    def __init__(self, objects: StreamingObjectStore, bucket: str, prefix: str, label_attribute: str) -> None:
-        self.objects = objects
-        self.bucket = bucket
-        self.prefix = prefix
-        self.label_attribute = label_attribute
-        self.detail = JobDetail()
-        self.human: set[ObjectId] = set()
-        self.machine: set[ObjectId] = set()
-        self.both_examples: list[ObjectId] = []
-
-    def _keys(self, subprefix: str) -> Iterator[str]:
-        for info in self.objects.list_objects(self.bucket, self.prefix + subprefix):
-            yield info.key.removeprefix(self.prefix)
-
-    def consolidation_files(self) -> list[tuple[int, str, int]]:
-        files = []
-        for info in self.objects.list_objects(self.bucket, self.prefix + CONSOLIDATION_PREFIX):
-            key = info.key.removeprefix(self.prefix)
-            if not key.endswith(".json"):
-                continue
-            parts = key.split("/")
-            match = _ITERATION_DIR.match(parts[-2]) if len(parts) >= 2 else None
-            if match is None:
-                self.detail.warnings.append(f"{key}: not in an iteration-<N> folder; skipped")
-                continue
-            files.append((int(match.group(1)), key, info.size))
-        return sorted(files)
-
-    def auto_annotator_files(self) -> list[tuple[int, str]]:
-        files = []
-        for key in self._keys(ACTIVE_LEARNING_PREFIX):
-            parts = key.split("/")
-            if parts[-1] != AUTO_ANNOTATOR_FILE:
-                continue
-            if len(parts) < 4 or not parts[-3].isdecimal():
-                self.detail.warnings.append(f"{key}: no iteration number two folders above it; skipped")
-                continue
-            files.append((int(parts[-3]), key))
-        return sorted(files)
-
-    def training_jobs(self) -> list[TrainingJobRef]:
-        refs = set()
-        for key in self._keys(TRAINING_PREFIX):
-            parts = key.split("/")
-            if parts[-1] != MODEL_FILE:
-                continue
-            if len(parts) < 6 or parts[-2] != "output" or not parts[-5].isdecimal():
-                self.detail.warnings.append(f"{key}: not <iteration>/<dir>/<training-job>/output/; skipped")
-                continue
-            refs.add(TrainingJobRef(int(parts[-5]), parts[-3]))
-        return sorted(refs, key=lambda ref: (ref.iteration, ref.name))
-
-    def _response_entries(self, key: str, size: int) -> Iterator[Any]:
-        if size > WHOLE_FILE_BYTES:
-            return iter_json_array(self.objects.iter_chunks(self.bucket, self.prefix + key, _CHUNK))
-        body = self.objects.get_bytes(self.bucket, self.prefix + key)
-        try:
-            document = json.loads(body)
-        except ValueError:  # malformed: the streaming parser says where, and yields what precedes the fault
-            document = None
-        return iter(document) if isinstance(document, list) else iter_json_array(iter([body]))
-
-    def read_human(self, iteration: int, key: str, size: int) -> None:
-        counted, skipped = 0, 0
-        try:
-            for entry in self._response_entries(key, size):
-                parsed = _consolidated(entry, self.label_attribute)
-                if parsed is None:
-                    skipped += 1
-                    continue
-                object_id, boxes = parsed
-                if object_id in self.human:
-                    self.detail.repeated_entries += 1
-                    continue
-                self.human.add(object_id)
-                counts = self.detail.at(iteration)
-                counts.human += 1
-                counts.human_boxes += boxes
-                counted += 1
-        except MalformedJsonError as exc:
-            self.detail.warnings.append(
-                f"{key}: malformed JSON ({exc}); {counted} objects read before the fault were counted"
-            )
-        if skipped:
-            self.detail.warnings.append(
-                f"{key}: {skipped} entries without a datasetObjectId or a {self.label_attribute!r} annotation; skipped"
-            )
-
-    def read_machine(self, iteration: int, key: str) -> None:
-        bad_lines: list[int] = []
-        for number, line in enumerate(self.objects.iter_lines(self.bucket, self.prefix + key), 1):
-            if not line.strip():
-                continue
-            parsed = _auto_annotation(line, self.label_attribute)
-            if parsed is None:
-                bad_lines.append(number)
-                continue
-            object_id, boxes = parsed
-            if object_id in self.human:
-                self.detail.in_both += 1
-                if len(self.both_examples) < _EXAMPLES:
-                    self.both_examples.append(object_id)
-                continue
-            if object_id in self.machine:
-                self.detail.repeated_entries += 1
-                continue
-            self.machine.add(object_id)
-            counts = self.detail.at(iteration)
-            counts.machine += 1
-            counts.machine_boxes += boxes
-        if bad_lines:
-            self.detail.warnings.append(
-                f"{key}: {len(bad_lines)} malformed lines skipped (lines {_examples(bad_lines[:_EXAMPLES])}"
-                f"{', ...' if len(bad_lines) > _EXAMPLES else ''})"
-            )
-
-
-def parse_job_output(objects: StreamingObjectStore, bucket: str, prefix: str, label_attribute: str) -> JobDetail:
-    """Count each object once: human in the lowest iteration it was consolidated in, else machine.
-
-    Files are read in iteration order (numerically: iteration-10 after iteration-9), so the first
-    time an object is seen is its lowest iteration.
-    """
-    reader = _Reader(objects, bucket, prefix, label_attribute)
-    for iteration, key, size in reader.consolidation_files():
-        reader.read_human(iteration, key, size)
-    for iteration, key in reader.auto_annotator_files():
-        reader.read_machine(iteration, key)
-    detail = reader.detail
-    if detail.in_both:
-        more = ", ..." if detail.in_both > _EXAMPLES else ""
-        detail.warnings.append(
-            f"{detail.in_both} objects are in both the human (consolidation) and the machine (auto-annotator) "
-            f"output; each is counted as human (datasetObjectIds {_examples(reader.both_examples)}{more})"
-        )
-    detail.training_jobs = reader.training_jobs()
-    detail.iterations = dict(sorted(detail.iterations.items()))
-    return detail

@@ -1,4 +1,4 @@
-"""Report one labeling job: the one function behind both the report Lambda and `python -m gtchain.entrypoints.report`."""
+"""Report one labeling job: the one function behind both the report Lambda and the report command line."""
 
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -9,9 +9,7 @@ from gtchain.domain import events
 from gtchain.domain.labeling_request import TAG_CHAIN, TAG_ROLE, TAG_ROUND, tags_of
 from gtchain.domain.names import REPORT_FIGURE, REPORT_SUMMARY, job_report_prefix
 from gtchain.domain.records import utc_now
-from gtchain.domain.report.curves import training_curves
 from gtchain.domain.report.models import JobSummary
-from gtchain.domain.report.parse import parse_job_output
 from gtchain.domain.report.summary import NO_OVERRIDES, ChainContext, PriceOverrides, build_summary, resolve_pricing
 from gtchain.domain.spec import ChainSpec
 from gtchain.observability import logger
@@ -24,6 +22,7 @@ from gtchain.service.ports import (
     TransientError,
 )
 from gtchain.service.report.chain import rebuild_chain_report
+from gtchain.service.report.output import parse_job_output, training_curves
 
 
 @dataclass(frozen=True)
