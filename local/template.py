@@ -1,21 +1,27 @@
 """template.yaml, read the way CloudFormation (with the SAM transform) would read it, for the local stack.
 
-`Template` loads the YAML with CloudFormation's short tags, fills in parameters (defaults or overrides),
-evaluates conditions, gives every resource a physical name and ARN the way CloudFormation names them
+`Template` loads the YAML with CloudFormation's short tags and, when the template declares the SAM transform,
+translates it to plain CloudFormation with aws-sam-translator, the library SAM itself runs (Globals, function
+roles, event rules, EventInvokeConfig: all as SAM writes them). It then fills in parameters (defaults or
+overrides), evaluates conditions, gives every resource a physical name and ARN the way CloudFormation names them
 (deterministically here), and resolves `Ref`, `Fn::GetAtt`, `Fn::Sub`, `Fn::If`, `Fn::Join`, `Fn::Split`,
-`Fn::Select`, `Fn::Equals`/`Not`/`And`/`Or` and `Fn::FindInMap`. SAM's implicit resources that the
-template itself refers to (a function's event rules, e.g. `StartFunctionChainSpecCreated`) get names too.
-`plan()` turns the resolved template into what the local stack provisions.
+`Fn::Select`, `Fn::Equals`/`Not`/`And`/`Or` and `Fn::FindInMap`. `plan()` turns the resolved template into what
+the local stack provisions.
 """
 
+import copy
 import hashlib
-import json
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+import boto3
 import yaml
+from samtranslator.model.exceptions import InvalidDocumentException
+from samtranslator.parser.parser import Parser
+from samtranslator.translator.translator import Translator
+from samtranslator.utils.py27hash_fix import to_py27_compatible_template, undo_mark_unicode_str_in_template
 
 _NO_VALUE = object()
 _SHORT_TAGS = (
@@ -58,6 +64,48 @@ def load_template(path: Path) -> dict[str, Any]:
     if not isinstance(document, dict) or "Resources" not in document:
         raise TemplateError(f"{path} is not a CloudFormation template")
     return document
+
+
+SAM_TRANSFORM = "AWS::Serverless-2016-10-31"
+# `sam package` uploads each function's and layer's code directory and names the S3 object in the template; here the
+# directory goes into the key, under this bucket, so the translated template still says where the code is.
+LOCAL_CODE_BUCKET = "local-code"
+_CODE_PROPERTIES = {"AWS::Serverless::Function": "CodeUri", "AWS::Serverless::LayerVersion": "ContentUri"}
+
+
+def transforms(document: dict[str, Any]) -> list[str]:
+    declared = document.get("Transform", [])
+    return [declared] if isinstance(declared, str) else list(declared)
+
+
+def sam_translate(
+    document: dict[str, Any], parameters: dict[str, Any] | None = None, region: str = "us-east-1"
+) -> dict[str, Any]:
+    """The template as CloudFormation deploys it after the SAM transform, translated offline by aws-sam-translator:
+    local code directories become s3://local-code/<directory> first, as `sam package` would upload them."""
+    packaged = copy.deepcopy(document)
+    holders = [(packaged.get("Globals", {}).get("Function", {}), "CodeUri")]
+    holders += [
+        (resource.setdefault("Properties", {}), _CODE_PROPERTIES[resource["Type"]])
+        for resource in packaged.get("Resources", {}).values()
+        if resource.get("Type") in _CODE_PROPERTIES
+    ]
+    for properties, key in holders:
+        uri = properties.get(key)
+        if isinstance(uri, str) and not uri.startswith("s3://"):
+            properties[key] = f"s3://{LOCAL_CODE_BUCKET}/{uri.rstrip('/')}"
+    values = dict(parameters or {})
+    to_py27_compatible_template(packaged, values)
+    # The template names AWS-managed policies by ARN only, so SAM never needs the account's policy list.
+    translator = Translator(None, Parser(), boto_session=boto3.session.Session(region_name=region))
+    try:
+        translated = translator.translate(packaged, parameter_values=values, get_managed_policy_map=dict)
+    except InvalidDocumentException as exc:
+        raise TemplateError("SAM cannot translate the template: " + "; ".join(c.message for c in exc.causes)) from exc
+    finally:
+        translator.metrics.publish()  # to nobody (SAM's dummy publisher), so SAM does not warn of unpublished metrics
+    result: dict[str, Any] = undo_mark_unicode_str_in_template(translated)
+    return result
 
 
 def _digest(*parts: str, length: int = 12) -> str:
@@ -119,8 +167,10 @@ EMULATED_TYPES = frozenset(
         "AWS::SNS::Topic",
         "AWS::SQS::Queue",
         "AWS::IAM::Role",
-        "AWS::Serverless::Function",
-        "AWS::Serverless::LayerVersion",
+        "AWS::Lambda::Function",
+        "AWS::Lambda::LayerVersion",  # its directory goes on the function's import path
+        "AWS::Lambda::EventInvokeConfig",  # the function's retries and on-failure destination
+        "AWS::Events::Rule",  # a pattern rule routes to its function, a schedule fires on the emulated clock
     }
 )
 _NAME_PROPERTIES = {
@@ -130,7 +180,8 @@ _NAME_PROPERTIES = {
     "AWS::SQS::Queue": "QueueName",
     "AWS::IAM::Role": "RoleName",
     "AWS::IAM::ManagedPolicy": "ManagedPolicyName",
-    "AWS::Serverless::Function": "FunctionName",
+    "AWS::Lambda::Function": "FunctionName",
+    "AWS::Lambda::LayerVersion": "LayerName",
     "AWS::Logs::LogGroup": "LogGroupName",
     "AWS::CloudWatch::Alarm": "AlarmName",
     "AWS::Events::Rule": "Name",
@@ -149,28 +200,30 @@ class Template:
     ) -> None:
         self.path = path
         self.root = path.parent
-        self.document = load_template(path)
+        self.source = load_template(path)  # as written
         self.stack_name = stack_name
         self.account = account
         self.region = region
-        self.resources: dict[str, dict[str, Any]] = self.document["Resources"]
-        self.implicit: dict[str, tuple[str, str]] = {}  # SAM event rule id -> (function id, event id)
-        for logical_id, resource in self.resources.items():
-            if resource.get("Type") == "AWS::Serverless::Function":
-                for event_id, event in resource.get("Properties", {}).get("Events", {}).items():
-                    if event.get("Type") in ("EventBridgeRule", "CloudWatchEvent", "Schedule"):
-                        self.implicit[f"{logical_id}{event_id}"] = (logical_id, event_id)
         self.parameters = self._parameters(parameters or {})
+        self.document = self._transformed(self.source)  # as CloudFormation deploys it
+        self.resources: dict[str, dict[str, Any]] = self.document["Resources"]
         self.conditions: dict[str, bool] = {}
         for name, expression in self.document.get("Conditions", {}).items():
             self.conditions[name] = bool(self.resolve(expression))
         self._physical: dict[str, Physical] = {}
         self._naming: set[str] = set()
 
+    def _transformed(self, source: dict[str, Any]) -> dict[str, Any]:
+        declared = transforms(source)
+        others = [name for name in declared if name != SAM_TRANSFORM]
+        if others:
+            raise TemplateError(f"transform {', '.join(others)} is not emulated: the local stack runs SAM's only")
+        return sam_translate(source, self.parameters, self.region) if declared else source
+
     # ---- parameters, pseudo parameters, conditions -------------------------------------------------
 
     def _parameters(self, overrides: dict[str, str]) -> dict[str, Any]:
-        declared: dict[str, Any] = self.document.get("Parameters", {})
+        declared: dict[str, Any] = self.source.get("Parameters", {})
         unknown = set(overrides) - set(declared)
         if unknown:
             raise TemplateError(f"unknown parameters: {', '.join(sorted(unknown))}")
@@ -211,7 +264,7 @@ class Template:
         suffix = _digest(self.stack_name, logical_id).upper()
         if resource_type == "AWS::S3::Bucket":
             return f"{self.stack_name}-{logical_id}-{suffix}".lower()[:63]
-        if resource_type == "AWS::Serverless::Function":
+        if resource_type == "AWS::Lambda::Function":
             return f"{self.stack_name}-{logical_id}-{suffix}"[:64]
         return f"{self.stack_name}-{logical_id}-{suffix}"
 
@@ -230,9 +283,6 @@ class Template:
 
     def _name(self, logical_id: str) -> Physical:
         region, account = self.region, self.account
-        if logical_id in self.implicit:
-            name = self._generated_name(logical_id, "AWS::Events::Rule")
-            return Physical(name, {"Arn": f"arn:aws:events:{region}:{account}:rule/{name}"})
         if logical_id not in self.resources:
             raise TemplateError(f"unknown resource {logical_id}")
         resource_type = self.resources[logical_id]["Type"]
@@ -262,9 +312,9 @@ class Template:
             case "AWS::KMS::Key":
                 key_id = str(_uuid_from(self.stack_name, logical_id))
                 return Physical(key_id, {"Arn": f"arn:aws:kms:{region}:{account}:key/{key_id}", "KeyId": key_id})
-            case "AWS::Serverless::Function":
+            case "AWS::Lambda::Function":
                 return Physical(name, {"Arn": f"arn:aws:lambda:{region}:{account}:function:{name}"})
-            case "AWS::Serverless::LayerVersion":
+            case "AWS::Lambda::LayerVersion":
                 return Physical(f"arn:aws:lambda:{region}:{account}:layer:{name}:1")
             case "AWS::Logs::LogGroup":
                 return Physical(name, {"Arn": f"arn:aws:logs:{region}:{account}:log-group:{name}:*"})
@@ -367,21 +417,40 @@ class Template:
 
     # ---- the plan ----------------------------------------------------------------------------------
 
-    def _function_properties(self, logical_id: str) -> dict[str, Any]:
-        """The function's properties with SAM Globals merged in: maps merge, lists append, scalars override."""
-        merged: dict[str, Any] = json.loads(json.dumps(self.document.get("Globals", {}).get("Function", {})))
-        for key, value in self.resources[logical_id].get("Properties", {}).items():
-            if isinstance(value, dict) and isinstance(merged.get(key), dict):
-                merged[key] = _merge(merged[key], value)
-            elif isinstance(value, list) and isinstance(merged.get(key), list):
-                merged[key] = merged[key] + value
-            else:
-                merged[key] = value
-        return merged
+    def _code_directory(self, logical_id: str, code: Any) -> str:
+        """The local directory behind a function's Code or a layer's Content (see LOCAL_CODE_BUCKET)."""
+        if not isinstance(code, dict) or code.get("S3Bucket") != LOCAL_CODE_BUCKET or "S3Key" not in code:
+            raise TemplateError(f"{logical_id}: its code is not a local directory (CodeUri/ContentUri)")
+        return str(code["S3Key"])
 
-    def _function_plan(self, logical_id: str) -> FunctionPlan:
-        properties = self.resolve(self._function_properties(logical_id))
-        code_uri = str(properties["CodeUri"]).rstrip("/")
+    def _function_of(self, value: Any) -> str | None:
+        """The function a Ref X / Fn::GetAtt X.Arn names, if X is a function of this template."""
+        if not isinstance(value, dict):
+            return None
+        get_att = value.get("Fn::GetAtt")
+        logical_id = value.get("Ref") or (get_att[0] if isinstance(get_att, list) and get_att[1:] == ["Arn"] else None)
+        if logical_id in self.resources and self.resources[logical_id]["Type"] == "AWS::Lambda::Function":
+            return str(logical_id)
+        return None
+
+    def _rule_plan(self, logical_id: str) -> RulePlan | None:
+        """What the local stack does with an EventBridge rule that targets one of the template's functions."""
+        properties = self.resources[logical_id].get("Properties", {})
+        functions = [f for target in properties.get("Targets", []) if (f := self._function_of(target.get("Arn")))]
+        if not functions:
+            return None
+        if len(functions) > 1:
+            raise TemplateError(f"{logical_id}: a rule with several function targets is not emulated")
+        physical = self.physical(logical_id)
+        bus = str(self.resolve(properties.get("EventBusName", "default")))
+        rule = RulePlan(logical_id, physical.ref, physical.attributes["Arn"], functions[0], bus)
+        if "ScheduleExpression" in properties:
+            return replace(rule, schedule=str(self.resolve(properties["ScheduleExpression"])))
+        return replace(rule, pattern=self.resolve(properties["EventPattern"]))
+
+    def _function_plan(self, logical_id: str, invoke: dict[str, Any], rules: list[RulePlan]) -> FunctionPlan:
+        properties = self.resolve(self.resources[logical_id].get("Properties", {}))
+        code_uri = self._code_directory(logical_id, properties.get("Code"))
         module_file, _, handler = str(properties["Handler"]).rpartition(".")
         module = ".".join([*Path(code_uri).parts, *module_file.split("/")])
         if not (self.root / code_uri / f"{module_file}.py").is_file():
@@ -390,28 +459,14 @@ class Template:
         for layer_arn in properties.get("Layers", []):
             layer_id = next(
                 (lid for lid, r in self.resources.items()
-                 if r["Type"] == "AWS::Serverless::LayerVersion" and self.physical(lid).ref == layer_arn),
+                 if r["Type"] == "AWS::Lambda::LayerVersion" and self.physical(lid).ref == layer_arn),
                 None,
             )  # fmt: skip
             if layer_id is None:
                 raise TemplateError(f"{logical_id}: layer {layer_arn} is not defined in the template")
-            layers.append(str(self.resolve(self.resources[layer_id]["Properties"]["ContentUri"])))
-        invoke = properties.get("EventInvokeConfig", {})
+            layers.append(self._code_directory(layer_id, self.resources[layer_id]["Properties"].get("Content")))
         on_failure = invoke.get("DestinationConfig", {}).get("OnFailure", {})
         physical = self.physical(logical_id)
-        rules = []
-        for event_id, event in properties.get("Events", {}).items():
-            rule_id = f"{logical_id}{event_id}"
-            event_properties = event.get("Properties", {})
-            if event["Type"] in ("EventBridgeRule", "CloudWatchEvent"):
-                rules.append(RulePlan(rule_id, self.physical(rule_id).ref, self.physical(rule_id).attributes["Arn"],
-                                      logical_id, event_properties.get("EventBusName", "default"),
-                                      pattern=event_properties["Pattern"]))  # fmt: skip
-            elif event["Type"] == "Schedule":
-                rules.append(RulePlan(rule_id, self.physical(rule_id).ref, self.physical(rule_id).attributes["Arn"],
-                                      logical_id, schedule=event_properties["Schedule"]))  # fmt: skip
-            else:
-                raise TemplateError(f"{logical_id}: event type {event['Type']} is not emulated")
         environment = {k: str(v) for k, v in properties.get("Environment", {}).get("Variables", {}).items()}
         return FunctionPlan(
             logical_id=logical_id,
@@ -437,16 +492,37 @@ class Template:
             "AWS::SQS::Queue": plan.queues,
             "AWS::IAM::Role": plan.roles,
         }
+        functions: list[str] = []
+        invoke: dict[str, dict[str, Any]] = {}  # function -> its EventInvokeConfig (resolved)
+        rules: dict[str, list[RulePlan]] = {}  # function -> the rules that invoke it
         for logical_id, resource in self.resources.items():
             resource_type = resource["Type"]
             if not self.active(logical_id):
                 plan.skipped.append((logical_id, resource_type))
+            elif resource_type == "AWS::IAM::Role" and logical_id not in self.source["Resources"]:
+                # Roles SAM writes for functions are not created: nothing local checks IAM (the handlers run with
+                # the emulator's credentials), and moto refuses SAM's inline policies, which leave out Version.
+                plan.not_emulated.append((logical_id, resource_type))
             elif resource_type in targets:
                 targets[resource_type][logical_id] = self.resolve(resource.get("Properties", {}))
-            elif resource_type == "AWS::Serverless::Function":
-                plan.functions[logical_id] = self._function_plan(logical_id)
+            elif resource_type == "AWS::Lambda::Function":
+                functions.append(logical_id)
+            elif resource_type == "AWS::Lambda::EventInvokeConfig":
+                properties = resource.get("Properties", {})
+                if (function := self._function_of(properties.get("FunctionName"))) is None:
+                    raise TemplateError(f"{logical_id}: EventInvokeConfig of a function not in the template")
+                invoke[function] = self.resolve(properties)
+            elif resource_type == "AWS::Events::Rule":
+                if (rule := self._rule_plan(logical_id)) is None:
+                    plan.not_emulated.append((logical_id, resource_type))
+                else:
+                    rules.setdefault(rule.function, []).append(rule)
             elif resource_type not in EMULATED_TYPES:
                 plan.not_emulated.append((logical_id, resource_type))
+        for logical_id in functions:
+            plan.functions[logical_id] = self._function_plan(
+                logical_id, invoke.get(logical_id, {}), rules.get(logical_id, [])
+            )
         for name, output in self.document.get("Outputs", {}).items():
             if "Condition" not in output or self.conditions[output["Condition"]]:
                 plan.outputs[name] = self.resolve(output["Value"])
@@ -455,16 +531,6 @@ class Template:
     def iter_rules(self, plan: StackPlan) -> Iterator[RulePlan]:
         for function in plan.functions.values():
             yield from function.rules
-
-
-def _merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
-    merged = dict(base)
-    for key, value in override.items():
-        if isinstance(value, dict) and isinstance(merged.get(key), dict):
-            merged[key] = _merge(merged[key], value)
-        else:
-            merged[key] = value
-    return merged
 
 
 def _uuid_from(*parts: str) -> str:

@@ -1,5 +1,5 @@
 """template.yaml as AWS deploys it: loaded with CloudFormation's short-form intrinsics and translated by
-aws-sam-translator (the library SAM itself uses), offline."""
+aws-sam-translator (the library SAM itself uses), offline, exactly as the emulator (local/template.py) reads it."""
 
 import copy
 import re
@@ -7,9 +7,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from samtranslator.translator.transform import transform
-
-from local.template import load_template
+from local.template import load_template, sam_translate
 from tests.support import ROOT
 
 TEMPLATE = ROOT / "template.yaml"
@@ -31,25 +29,9 @@ def source() -> Template:
     return copy.deepcopy(_source())
 
 
-class _NoManagedPolicies:
-    """The template names AWS-managed policies by ARN only, so SAM never needs the account's policy list."""
-
-    def load(self) -> dict[str, str]:
-        return {}
-
-
-_CODE_PROPERTIES = {"AWS::Serverless::Function": "CodeUri", "AWS::Serverless::LayerVersion": "ContentUri"}
-
-
 def translate(template: Template) -> Template:
-    packaged = copy.deepcopy(template)
-    # What `sam package` does before CloudFormation sees the template: local code paths become S3 objects.
-    for resource in packaged.get("Resources", {}).values():
-        prop = _CODE_PROPERTIES.get(resource.get("Type", ""))
-        uri = resource.get("Properties", {}).get(prop)
-        if prop and isinstance(uri, str) and not uri.startswith("s3://"):
-            resource["Properties"][prop] = f"s3://packaged-code/{uri}"
-    return transform(packaged, {}, _NoManagedPolicies())  # type: ignore[arg-type]
+    """What CloudFormation deploys: the SAM translation the emulator provisions from (aws-sam-translator, offline)."""
+    return sam_translate(template)
 
 
 @cache

@@ -311,6 +311,47 @@ def sagemaker_scope(cfn: Template) -> list[str]:
     return violations
 
 
+# Roles that only read DynamoDB, and what their code reads.
+TABLE_READERS = {"ReportFunctionRole": "the report function reads one round (GetItem) for its spec snapshot"}
+DYNAMODB_READ_ACTIONS = {
+    "dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query", "dynamodb:Scan", "dynamodb:DescribeTable",
+    "dynamodb:ConditionCheckItem", "dynamodb:PartiQLSelect",
+}  # fmt: skip
+
+
+def role_statements(cfn: Template, role_id: str) -> Iterator[dict[str, Any]]:
+    """Every Allow statement the stack gives a role: inline, in its managed policies, in AWS::IAM::Policy resources."""
+    role = props(cfn["Resources"][role_id])
+    documents = [policy["PolicyDocument"] for policy in each(role.get("Policies", []))]
+    documents += [
+        props(policy)["PolicyDocument"]
+        for policy_id, policy in resources(cfn, "AWS::IAM::ManagedPolicy")
+        if any(refers_to(arn, policy_id) for arn in each(role.get("ManagedPolicyArns", [])))
+    ]
+    documents += [
+        props(policy)["PolicyDocument"]
+        for _, policy in resources(cfn, "AWS::IAM::Policy", "AWS::IAM::RolePolicy")
+        if any(refers_to(r, role_id) for r in each(props(policy).get("Roles", [props(policy).get("RoleName")])))
+    ]
+    for document in documents:
+        yield from (s for s in each(document.get("Statement", [])) if s.get("Effect") == "Allow")
+
+
+def table_readers(cfn: Template) -> list[str]:
+    """Roles that only read the table get no DynamoDB action besides reads (no wildcards, no writes)."""
+    violations = []
+    for role_id, why in TABLE_READERS.items():
+        actions = {
+            str(action)
+            for statement in role_statements(cfn, role_id)
+            for action in as_list(statement.get("Action", []))
+            if str(action).lower().startswith("dynamodb:") or action == "*"
+        }
+        if others := sorted(actions - DYNAMODB_READ_ACTIONS):
+            violations.append(f"{role_id}: only reads the table ({why}) but is allowed {', '.join(others)}")
+    return violations
+
+
 # ---- storage and notifications -------------------------------------------------------------------
 
 
@@ -413,6 +454,7 @@ CHECKS: dict[str, Check] = {
     "pass_role": pass_role,
     "put_events": put_events,
     "sagemaker_scope": sagemaker_scope,
+    "table_readers": table_readers,
     "buckets": buckets,
     "tables": tables,
     "topics": topics,

@@ -174,6 +174,19 @@ BROKEN: dict[str, tuple[str, Change, str]] = {
         ),
         "ChainRunnerPolicy (statement RunLabelingJobs): sagemaker:CreateLabelingJob",
     ),
+    "report function writing the table": (
+        "table_readers",
+        lambda t: _properties(t, "ReportFunction")["Policies"].append(
+            {"DynamoDBCrudPolicy": {"TableName": {"Ref": "ChainTable"}}}
+        ),
+        "ReportFunctionRole: only reads the table (the report function reads one round (GetItem) for its spec "
+        "snapshot) but is allowed dynamodb:BatchWriteItem, dynamodb:DeleteItem, dynamodb:PutItem, dynamodb:UpdateItem",
+    ),
+    "report function with every DynamoDB action": (
+        "table_readers",
+        lambda t: _statement(t, "ReportFunction", "ReadRound").update({"Action": "dynamodb:*"}),
+        "ReportFunctionRole: only reads the table",
+    ),
     "bucket unencrypted": (
         "buckets",
         lambda t: _properties(t, "DataBucket").pop("BucketEncryption"),
@@ -255,3 +268,24 @@ def test_broken_copy_is_caught_naming_the_resource(case: str) -> None:
 
 def test_every_invariant_has_a_broken_copy() -> None:
     assert {check for check, _, _ in BROKEN.values()} == set(invariants.CHECKS)
+
+
+def _allowed(template: cfn.Template, role_id: str, service: str) -> dict[str, list[Any]]:
+    """Action -> the resources a role may use it on, for one service's actions."""
+    allowed: dict[str, list[Any]] = {}
+    for statement in invariants.role_statements(template, role_id):
+        for action in invariants.as_list(statement.get("Action", [])):
+            if str(action).startswith(f"{service}:"):
+                allowed.setdefault(action, []).extend(invariants.each(statement.get("Resource", [])))
+    return allowed
+
+
+def test_report_function_reads_one_item_of_the_table_and_the_training_logs_it_pages() -> None:
+    # The reporter reads a round for its spec snapshot (DynamoChainStore.get_round: GetItem) and training logs by
+    # listing a job's streams and paging one (CloudWatchTrainingLogs: DescribeLogStreams, GetLogEvents).
+    deployed = cfn.deployed()
+
+    assert _allowed(deployed, "ReportFunctionRole", "dynamodb") == {
+        "dynamodb:GetItem": [{"Fn::GetAtt": ["ChainTable", "Arn"]}]
+    }
+    assert set(_allowed(deployed, "ReportFunctionRole", "logs")) == {"logs:DescribeLogStreams", "logs:GetLogEvents"}
