@@ -55,7 +55,7 @@ $(CHECKOV_VENV)/.installed: tools/checkov.txt | $(CHECKOV_PYTHON)
 
 # ---- gates (what .ci/run runs) ------------------------------------------------------------------
 
-test: venv ## Run the whole test suite (pytest, in parallel): what CI runs
+test: venv .venvs/awscli/.installed ## Run the whole test suite (pytest, in parallel): what CI runs
 	$(VENV)/bin/python -m pytest -n auto
 
 test-fast: venv ## The inner loop: unit and contract tests on in-memory fakes (no moto stack, no emulator)
@@ -98,3 +98,18 @@ demo: venv ## Run the seed experiment on the embedded emulator (no AWS account);
 .PHONY: bench
 bench: venv ## Measure against the targets; table + bench/results.json (`make build` first, for sizes and cold start)
 	$(VENV)/bin/python -m bench.run
+
+# The local endpoint (local/endpoint.py; see docs/local.md). .venvs/awscli holds the AWS CLI its tests drive.
+AWSCLI_VENV := .venvs/awscli
+
+$(AWSCLI_VENV)/.installed: tools/awscli.txt | $(PYTHON)
+	test -x $(AWSCLI_VENV)/bin/python || $(PYTHON) -m venv $(AWSCLI_VENV)
+	$(AWSCLI_VENV)/bin/python -m pip install --quiet -r tools/awscli.txt
+	touch $@
+
+.PHONY: local invoke
+local: venv ## Serve the embedded stack on 127.0.0.1:4566 for any AWS client, until Ctrl-C (ARGS="--port 4567 --speed 600")
+	$(VENV)/bin/python -m local.endpoint $(ARGS)
+
+invoke: venv ## Run one function with one event against `make local` (FUNCTION=StartFunction EVENT=events/<file>.json)
+	$(VENV)/bin/python -m local.invoke $(FUNCTION) $(EVENT) $(ARGS)

@@ -98,6 +98,9 @@ class LocalCloud:
         self._random = random.Random(self.seed)
         self._saved_environment: dict[str, str | None] = {}
         self._mock: Any = None
+        # While set, the template's schedules skip their firings (the local endpoint holds the reconciler while
+        # `local.invoke` stages a sample event, so it does not repair what the sample is about to deliver).
+        self.schedules_held = False
 
     # ---- lifecycle ---------------------------------------------------------------------------------
 
@@ -261,7 +264,8 @@ class LocalCloud:
                 "account": ACCOUNT, "time": self.clock.now().strftime("%Y-%m-%dT%H:%M:%SZ"), "region": REGION,
                 "resources": [self.stack.template.physical(rule.logical_id).attributes["Arn"]], "detail": {},
             }  # fmt: skip
-            self.runtime.invoke_async(rule.function, event)
+            if not self.schedules_held:
+                self.runtime.invoke_async(rule.function, event)
             self.timers.after(period, f"{rule.logical_id}: schedule", fire, background=True)
 
         self.timers.after(period, f"{rule.logical_id}: schedule", fire, background=True)
