@@ -22,4 +22,4 @@ def lambda_handler(event: LabelingJobStateChangeEvent, context: LambdaContext) -
     logger.info("advance done", extra={"action": outcome.action, "detail": outcome.detail,
                                        "reported_status": event.detail.labeling_job_status})  # fmt: skip
     metrics.add_metric(name=f"Advance.{outcome.action}", unit=MetricUnit.Count, value=1)
-    return {"action": outcome.action, "detail": outcome.detail}
+    return outcome.as_result()

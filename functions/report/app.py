@@ -18,7 +18,7 @@ from gtchain.service.report.job import handle_round_completed
 @tracer.capture_lambda_handler(capture_response=False)
 @event_parser(model=RoundCompletedEvent)
 def lambda_handler(event: RoundCompletedEvent, context: LambdaContext) -> dict[str, Any]:
-    handled = handle_round_completed(aws_report_ports(Settings.from_env()), event.detail.job_name)
-    logger.info("report done", extra={"action": handled.action, "job": event.detail.job_name, **handled.detail})
-    metrics.add_metric(name=f"Report.{handled.action}", unit=MetricUnit.Count, value=1)
-    return {"action": handled.action, **handled.detail}
+    outcome = handle_round_completed(aws_report_ports(Settings.from_env()), event.detail.job_name)
+    logger.info("report done", extra={"job": event.detail.job_name, **outcome.as_result()})
+    metrics.add_metric(name=f"Report.{outcome.action}", unit=MetricUnit.Count, value=1)
+    return outcome.as_result()

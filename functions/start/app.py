@@ -24,4 +24,4 @@ def lambda_handler(event: S3EventNotificationEventBridgeModel, context: LambdaCo
     )
     logger.info("start done", extra={"action": outcome.action, "detail": outcome.detail})
     metrics.add_metric(name=f"Start.{outcome.action}", unit=MetricUnit.Count, value=1)
-    return {"action": outcome.action, "detail": outcome.detail}
+    return outcome.as_result()

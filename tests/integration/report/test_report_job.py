@@ -11,7 +11,7 @@ import pytest
 
 from functions.report import app as report_app
 from gtchain.entrypoints.report import EXIT_TRY_LATER, main
-from gtchain.service.report.job import OutputNotReadyError
+from gtchain.service.job_output import OutputNotReadyError
 from tests.fixtures.job_outputs import (
     VENDOR_WORKTEAM,
     IterationPlan,

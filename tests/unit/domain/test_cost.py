@@ -1,6 +1,7 @@
 from decimal import Decimal
 
-from gtchain.domain.labeling_request import _amount_in_usd, price_from_api
+from gtchain.domain.labeling_job import task_price_usd
+from gtchain.domain.labeling_request import _amount_in_usd
 from gtchain.domain.pricing import JobPricing, to_cents
 
 
@@ -30,6 +31,4 @@ def test_rounding_is_half_up_to_cents() -> None:
 def test_task_prices_round_trip_through_the_api_shape() -> None:
     for price in ("0.012", "0.036", "1.200", "0.840"):
         amount = _amount_in_usd(Decimal(price))
-        assert price_from_api({"HumanTaskConfig": {"PublicWorkforceTaskPrice": {"AmountInUsd": amount}}}) == Decimal(
-            price
-        )
+        assert task_price_usd({"PublicWorkforceTaskPrice": {"AmountInUsd": amount}}) == Decimal(price)

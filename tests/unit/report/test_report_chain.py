@@ -7,11 +7,12 @@ import subprocess
 import sys
 from decimal import Decimal
 
+from gtchain.domain.labeling_job import ChainContext, LabelingJob
 from gtchain.domain.pricing import JobPricing
 from gtchain.domain.report.chain import Recorded, build_chain_summary
 from gtchain.domain.report.models import Objects, TrainingCurve
 from gtchain.domain.report.parse import IterationCounts, JobDetail
-from gtchain.domain.report.summary import ChainContext, ResolvedPricing, build_summary
+from gtchain.domain.report.summary import ResolvedPricing, build_summary
 from gtchain.rendering.figures import chain_figure, job_figure
 from gtchain.rendering.html import render_chain_html
 from tests.fixtures.job_outputs import labeling_request
@@ -30,8 +31,8 @@ def _job(number: int, role: str, human: int, machine: int, pricing: JobPricing =
         detail.iterations[2] = IterationCounts(machine=machine, machine_boxes=2 * machine)
     source = "unknown" if pricing.task_price_usd is None else "PublicWorkforceTaskPrice"
     summary = build_summary(
-        description={**labeling_request(name, "s3://data/chains/birds/jobs"), "LabelingJobStatus": "Completed",
-                     "LabelCounters": counters},
+        job=LabelingJob.from_api({**labeling_request(name, "s3://data/chains/birds/jobs"),
+                                  "LabelingJobStatus": "Completed", "LabelCounters": counters}),
         detail=detail, curves=[], curve_warnings=[], resolved=ResolvedPricing(pricing, source),
         context=ChainContext("birds", number, "baseline" if role == "baseline" else "round"),
         generated_at="2026-11-24T12:00:00.000Z",

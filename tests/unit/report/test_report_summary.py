@@ -6,9 +6,10 @@ from typing import Any
 
 import pytest
 
+from gtchain.domain.labeling_job import ChainContext, LabelingJob
 from gtchain.domain.report.models import TrainingCurve
 from gtchain.domain.report.parse import IterationCounts, JobDetail
-from gtchain.domain.report.summary import NO_OVERRIDES, ChainContext, PriceOverrides, build_summary, resolve_pricing
+from gtchain.domain.report.summary import NO_OVERRIDES, PriceOverrides, build_summary, resolve_pricing
 from gtchain.domain.spec import ChainSpec
 from tests.fixtures.job_outputs import PRIVATE_WORKTEAM, VENDOR_WORKTEAM, labeling_request
 from tests.support import ROOT
@@ -17,15 +18,15 @@ COUNTERS = {"TotalLabeled": 1250, "HumanLabeled": 650, "MachineLabeled": 600, "F
             "Unlabeled": 0}  # fmt: skip
 
 
-def _description(status: str = "Completed", counters: dict[str, int] = COUNTERS, **request: Any) -> dict[str, Any]:
-    return {
+def _description(status: str = "Completed", counters: dict[str, int] = COUNTERS, **request: Any) -> LabelingJob:
+    return LabelingJob.from_api({
         **labeling_request("birds-1", "s3://out/jobs", **request),
         "LabelingJobArn": "arn:aws:sagemaker:us-east-1:123456789012:labeling-job/birds-1",
         "LabelingJobStatus": status,
         "LabelCounters": counters,
         "LabelingJobOutput": {"OutputDatasetS3Uri": "s3://out/jobs/birds-1/manifests/output/output.manifest",
                               "FinalActiveLearningModelArn": "arn:aws:sagemaker:us-east-1:123456789012:model/m1"},
-    }  # fmt: skip
+    })  # fmt: skip
 
 
 def _spec(**changes: Any) -> ChainSpec:
@@ -43,10 +44,10 @@ def _detail(human: int = 650, machine: int = 600) -> JobDetail:
     return detail
 
 
-def _summary(description: dict[str, Any], spec: ChainSpec | None = None, detail: JobDetail | None = None,
+def _summary(description: LabelingJob, spec: ChainSpec | None = None, detail: JobDetail | None = None,
              overrides: PriceOverrides = NO_OVERRIDES) -> Any:  # fmt: skip
     return build_summary(
-        description=description, detail=detail or _detail(), curves=[], curve_warnings=[],
+        job=description, detail=detail or _detail(), curves=[], curve_warnings=[],
         resolved=resolve_pricing(description, spec, overrides), context=ChainContext("birds", 1, "round"),
         generated_at="2026-11-24T12:00:00.000Z",
     )  # fmt: skip
@@ -159,7 +160,7 @@ def test_the_summary_has_the_documented_fields_and_per_iteration_costs() -> None
     description = _description(initial_model="arn:aws:sagemaker:us-east-1:123456789012:model/m0")
     curve = TrainingCurve(iteration=4, training_job_name="t4", samples=190, metric="validation mAP", values=[0.1])
     summary = build_summary(
-        description=description, detail=_detail(), curves=[curve], curve_warnings=["training job t5 ..."],
+        job=description, detail=_detail(), curves=[curve], curve_warnings=["training job t5 ..."],
         resolved=resolve_pricing(description, None, PriceOverrides()), context=ChainContext("birds", 2, "baseline"),
         generated_at="2026-11-24T12:00:00.000Z",
     )  # fmt: skip

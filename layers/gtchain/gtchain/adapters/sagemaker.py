@@ -6,10 +6,17 @@ from botocore.exceptions import ClientError
 
 from gtchain.adapters import clients
 from gtchain.adapters.errors import error_code, is_transient
+from gtchain.domain.labeling_job import LabelingJob
 from gtchain.service.ports import JobAlreadyExistsError, JobRejectedError
 
 if TYPE_CHECKING:
     from mypy_boto3_sagemaker import SageMakerClient
+
+
+# StopLabelingJob on a job that is not running: ValidationException ("already ... Completed") or, for a name
+# the service no longer knows, ResourceNotFound.
+# https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_StopLabelingJob.html
+_NOTHING_TO_STOP = frozenset({"ValidationException", "ResourceNotFound"})
 
 
 class SageMakerLabeling:
@@ -30,18 +37,19 @@ class SageMakerLabeling:
                 raise  # the client's own retries ran out: let Lambda retry the invocation
             raise JobRejectedError(f"CreateLabelingJob refused {request['LabelingJobName']}: {exc}") from exc
 
-    def describe_job(self, name: str) -> dict[str, Any] | None:
+    def describe_job(self, name: str) -> LabelingJob | None:
         try:
-            return dict(self.client.describe_labeling_job(LabelingJobName=name))
+            return LabelingJob.from_api(self.client.describe_labeling_job(LabelingJobName=name))
         except ClientError as exc:
             if error_code(exc) in {"ResourceNotFound", "ValidationException"} and not is_transient(exc):
                 return None
             raise
 
     def stop_job(self, name: str) -> None:
+        """Stop a job; one that already finished (or is stopping) has nothing left to stop."""
         try:
             self.client.stop_labeling_job(LabelingJobName=name)
         except ClientError as exc:
-            if is_transient(exc):
+            # Only "nothing to stop" is an answer; AccessDenied, throttling and the rest surface.
+            if error_code(exc) not in _NOTHING_TO_STOP or is_transient(exc):
                 raise
-            # Already finished or stopping: there is nothing left to stop.

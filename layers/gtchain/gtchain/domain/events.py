@@ -1,9 +1,10 @@
 """Events: the ones gtchain consumes (parser models) and the ones it publishes (source "gtchain")."""
 
-from typing import Literal
+from typing import Any, Literal
 
 from aws_lambda_powertools.utilities.parser.models import EventBridgeModel
 from pydantic import BaseModel, ConfigDict, Field
+from pydantic.alias_generators import to_camel
 
 SOURCE = "gtchain"
 
@@ -33,14 +34,30 @@ class LabelingJobStateChangeEvent(EventBridgeModel):
 
 
 class RoundEventDetail(BaseModel):
-    model_config = ConfigDict(populate_by_name=True, extra="allow")
+    """The detail of Round Started, Round Completed and Round Failed: gtchain builds it with this model and the
+    report function parses it with the same one."""
 
-    chain_id: str = Field(alias="chainId")
+    model_config = ConfigDict(populate_by_name=True, extra="allow", alias_generator=to_camel)
+
+    chain_id: str
     round: int
     role: Literal["round", "baseline"]
-    job_name: str = Field(alias="jobName")
-    job_arn: str | None = Field(alias="jobArn", default=None)
+    job_name: str
+    job_arn: str | None = None
     status: str
+    objects: int | None = None
+    skipped_objects: int | None = None
+    manifest: str | None = None
+    initial_model_arn: str | None = None
+    label_counters: dict[str, int] | None = None
+    final_model_arn: str | None = None
+    cost_usd: str | None = None
+    note: str | None = None
+    reason: str | None = None
+
+    def to_detail(self) -> dict[str, Any]:
+        """As published: the fields that were set, by their camelCase names."""
+        return self.model_dump(by_alias=True, exclude_unset=True, mode="json")
 
 
 class RoundCompletedEvent(EventBridgeModel):

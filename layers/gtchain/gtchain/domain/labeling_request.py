@@ -3,30 +3,15 @@
 from decimal import Decimal
 from typing import Any
 
+from gtchain.domain.labeling_job import TAG_CHAIN, TAG_INCARNATION, TAG_ROLE, TAG_ROUND
+from gtchain.domain.names import Role
 from gtchain.domain.pricing import JobPricing
 from gtchain.domain.spec import ChainSpec
 from gtchain.domain.tasks import public_workteam_arn
 
-TAG_CHAIN = "gtchain:chain-id"
-TAG_ROUND = "gtchain:round"
-TAG_ROLE = "gtchain:role"
-TAG_INCARNATION = "gtchain:incarnation"
-
 
 def pricing_for(spec: ChainSpec) -> JobPricing:
     return JobPricing(spec.pricing.per_object_usd, spec.workers_per_object, spec.task_price_usd())
-
-
-def price_from_api(request: dict[str, Any]) -> Decimal | None:
-    """The task price a job was created with (PublicWorkforceTaskPrice), or None when it has none."""
-    price = request.get("HumanTaskConfig", {}).get("PublicWorkforceTaskPrice", {}).get("AmountInUsd")
-    if not price:
-        return None
-    return (
-        Decimal(price.get("Dollars", 0))
-        + Decimal(price.get("Cents", 0)) / 100
-        + Decimal(price.get("TenthFractionsOfACent", 0)) / 1000
-    )
 
 
 def _amount_in_usd(price: Decimal) -> dict[str, int]:
@@ -38,17 +23,13 @@ def _amount_in_usd(price: Decimal) -> dict[str, int]:
     }
 
 
-def job_tags(chain_id: str, incarnation: str, round_number: int, role: str) -> list[dict[str, str]]:
+def job_tags(chain_id: str, incarnation: str, round_number: int, role: Role) -> list[dict[str, str]]:
     return [
         {"Key": TAG_CHAIN, "Value": chain_id},
         {"Key": TAG_INCARNATION, "Value": incarnation},
         {"Key": TAG_ROUND, "Value": str(round_number)},
         {"Key": TAG_ROLE, "Value": role},
     ]
-
-
-def tags_of(description: dict[str, Any]) -> dict[str, str]:
-    return {tag["Key"]: tag["Value"] for tag in description.get("Tags", [])}
 
 
 def build_request(

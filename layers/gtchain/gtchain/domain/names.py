@@ -10,6 +10,7 @@ CHAIN_ID = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
 CHAIN_ID_MAX = 32
 MANIFEST_SUFFIX = ".manifest"
 JOB_NAME = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")
+JOB_NAME_MAX = 63
 PREFIX = re.compile(r"^[a-z][a-z0-9]{0,11}$")
 MAX_ROUND = 9999
 MAX_ATTEMPT = 99
@@ -65,15 +66,36 @@ def classify_key(key: str) -> ChainObject:
 
 
 def chain_prefix(chain_id: str) -> str:
+    """Everything gtchain writes for a chain lives under this prefix."""
     return f"chains/{chain_id}/"
 
 
+def s3_uri(bucket: str, key: str) -> str:
+    return f"s3://{bucket}/{key}"
+
+
+def parse_s3_uri(uri: str, *, key_required: bool = True) -> tuple[str, str] | None:
+    """(bucket, key) of an s3:// URI; None when it is not one (or has no key and one is required)."""
+    if not uri.startswith("s3://"):
+        return None
+    bucket, _, key = uri[5:].partition("/")
+    return (bucket, key) if bucket and (key or not key_required) else None
+
+
+def object_location(uri: str) -> tuple[str, str]:
+    """(bucket, key) of a URI gtchain wrote itself: anything else is a corrupted record."""
+    location = parse_s3_uri(uri)
+    if location is None:
+        raise ValueError(f"{uri!r} is not an s3://bucket/key URI")
+    return location
+
+
 def spec_key(chain_id: str) -> str:
-    return f"chains/{chain_id}/chain.json"
+    return f"{chain_prefix(chain_id)}chain.json"
 
 
 def inbox_prefix(chain_id: str) -> str:
-    return f"chains/{chain_id}/inbox/"
+    return f"{chain_prefix(chain_id)}inbox/"
 
 
 def manifest_key(chain_id: str, name: str) -> str:
@@ -89,12 +111,12 @@ def error_report_key(key: str, version: str, chain_id: str | None) -> str:
     if chain_id is None:
         return f"rejected/{_safe(key)}@{_safe(version)}.json"
     name = key.rsplit("/", 1)[-1]
-    return f"chains/{chain_id}/errors/{_safe(name)}@{_safe(version)}.json"
+    return f"{chain_prefix(chain_id)}errors/{_safe(name)}@{_safe(version)}.json"
 
 
 def part_key(chain_id: str, manifest_name: str, version: str, part: int, parts: int) -> str:
     digest = hashlib.sha256(f"{manifest_name}\0{version}".encode()).hexdigest()[:16]
-    return f"chains/{chain_id}/parts/{digest}/part-{part}-of-{parts}.manifest"
+    return f"{chain_prefix(chain_id)}parts/{digest}/part-{part}-of-{parts}.manifest"
 
 
 def part_digests_key(chain_id: str, manifest_name: str, version: str, part: int, parts: int) -> str:
@@ -103,35 +125,35 @@ def part_digests_key(chain_id: str, manifest_name: str, version: str, part: int,
 
 
 def round_input_key(chain_id: str, round_number: int, attempt: int) -> str:
-    return f"chains/{chain_id}/rounds/{round_number:04d}/attempt-{attempt}/input.manifest"
+    return f"{chain_prefix(chain_id)}rounds/{round_number:04d}/attempt-{attempt}/input.manifest"
 
 
 def round_digests_key(chain_id: str, round_number: int, attempt: int) -> str:
-    return f"chains/{chain_id}/rounds/{round_number:04d}/attempt-{attempt}/input.digests"
+    return f"{chain_prefix(chain_id)}rounds/{round_number:04d}/attempt-{attempt}/input.digests"
 
 
 def round_skipped_key(chain_id: str, round_number: int, attempt: int) -> str:
-    return f"chains/{chain_id}/rounds/{round_number:04d}/attempt-{attempt}/skipped.jsonl"
+    return f"{chain_prefix(chain_id)}rounds/{round_number:04d}/attempt-{attempt}/skipped.jsonl"
 
 
 def config_key(chain_id: str, kind: str, digest: str, suffix: str) -> str:
-    return f"chains/{chain_id}/config/{kind}-{digest}{suffix}"
+    return f"{chain_prefix(chain_id)}config/{kind}-{digest}{suffix}"
 
 
 def job_output_prefix(chain_id: str) -> str:
-    return f"chains/{chain_id}/jobs"
+    return f"{chain_prefix(chain_id)}jobs"
 
 
 def results_key(chain_id: str, manifest_name: str) -> str:
-    return f"chains/{chain_id}/results/{manifest_name}"
+    return f"{chain_prefix(chain_id)}results/{manifest_name}"
 
 
 def status_key(chain_id: str) -> str:
-    return f"chains/{chain_id}/status.json"
+    return f"{chain_prefix(chain_id)}status.json"
 
 
 def reports_prefix(chain_id: str) -> str:
-    return f"chains/{chain_id}/reports/"
+    return f"{chain_prefix(chain_id)}reports/"
 
 
 def job_name(prefix: str, chain_id: str, incarnation: str, round_number: int, role: Role, attempt: int) -> str:
@@ -145,7 +167,8 @@ def job_name(prefix: str, chain_id: str, incarnation: str, round_number: int, ro
     if not (1 <= round_number <= MAX_ROUND and 1 <= attempt <= MAX_ATTEMPT):
         raise ValueError(f"round {round_number} or attempt {attempt} out of range")
     name = f"{prefix}-{chain_id}-{incarnation}-r{round_number}{'b' if role == 'baseline' else ''}-a{attempt}"
-    assert len(name) <= 63 and JOB_NAME.match(name), name
+    if len(name) > JOB_NAME_MAX or not JOB_NAME.match(name):
+        raise ValueError(f"job name {name!r} is not a valid labeling job name (chain id {chain_id!r} too long?)")
     return name
 
 

@@ -64,3 +64,8 @@ class JobCost:
 
 def to_cents(amount: Decimal) -> Decimal:
     return amount.quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def cents_or_none(amount: Decimal | None) -> Decimal | None:
+    """Cents for an amount that may be unknown (a vendor's task price nobody gave): unknown stays None."""
+    return None if amount is None else to_cents(amount)

@@ -4,10 +4,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 from enum import StrEnum
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from gtchain.domain.names import Role
 from gtchain.domain.spec import ChainSpec, ChainState
 
 
@@ -57,7 +58,7 @@ class JobRecord(_Record):
     """One labeling job of a round: the round's own job or its baseline."""
 
     name: str
-    role: Literal["round", "baseline"] = "round"
+    role: Role = "round"
     status: RoundStatus = RoundStatus.STARTING
     arn: str | None = None
     initial_model_arn: str | None = None
@@ -105,8 +106,19 @@ class RoundRecord(_Record):
     worst_case_usd: Decimal | None = None  # the jobs' worst case (baseline included) when claimed
     created_at: str = Field(default_factory=utc_now)
 
-    def job_for(self, role: str) -> JobRecord | None:
+    def job_for(self, role: Role) -> JobRecord | None:
         return self.baseline if role == "baseline" else self.job
+
+    def spec_snapshot(self) -> ChainSpec:
+        """The spec the round was claimed with: every claimed round has one."""
+        if self.spec is None:
+            raise ValueError(f"chain {self.chain_id} round {self.number} has no spec snapshot: it was never claimed")
+        return self.spec
+
+    def jobs_by_role(self) -> list[tuple[Role, JobRecord]]:
+        """The current attempt's jobs: the round's own, then its baseline."""
+        pairs: list[tuple[Role, JobRecord | None]] = [("round", self.job), ("baseline", self.baseline)]
+        return [(role, job) for role, job in pairs if job is not None]
 
     def all_jobs(self) -> list[JobRecord]:
         """Every job this round ran or runs, earlier attempts included."""
@@ -162,7 +174,7 @@ class Transition(_Record):
     at: str = Field(default_factory=utc_now)
     event: str
     round: int | None = None
-    role: str | None = None
+    role: Role | None = None
     job: str | None = None
     state: str | None = None
     detail: str | None = None

@@ -9,18 +9,13 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 from gtchain.adapters.report import aws_report_ports
+from gtchain.domain.names import parse_s3_uri
 from gtchain.domain.report.summary import PriceOverrides
-from gtchain.service.report.job import (
-    DirSink,
-    JobNotReportableError,
-    OutputNotReadyError,
-    ReportSink,
-    S3Sink,
-    report_job,
-    split_s3_uri,
-)
+from gtchain.service.job_output import OutputNotReadyError
+from gtchain.service.report.job import DirSink, JobNotReportableError, ReportSink, S3Sink, report_job
 
 EXIT_NOT_FOUND = 1
+EXIT_USAGE = 2
 EXIT_TRY_LATER = 75  # EX_TEMPFAIL
 
 
@@ -61,7 +56,11 @@ def main(argv: list[str] | None = None) -> int:
     ports = aws_report_ports(None, args.table)
     sink: ReportSink
     if args.out.startswith("s3://"):
-        bucket, prefix = split_s3_uri(args.out)
+        location = parse_s3_uri(args.out, key_required=False)
+        if location is None:
+            print(f"error: --out {args.out!r} names no bucket", file=sys.stderr)
+            return EXIT_USAGE
+        bucket, prefix = location
         sink = S3Sink(ports.objects, bucket, prefix.strip("/") + "/" if prefix.strip("/") else "")
     else:
         sink = DirSink(Path(args.out))

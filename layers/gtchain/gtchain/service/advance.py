@@ -2,41 +2,40 @@
 the rest (the event's status may be stale when events are duplicated or arrive late)."""
 
 from gtchain.domain import names
-from gtchain.domain.labeling_request import TAG_CHAIN, TAG_ROLE, TAG_ROUND, tags_of
-from gtchain.domain.records import TERMINAL_JOB_STATUSES, RoundStatus
+from gtchain.domain.records import RoundStatus
 from gtchain.observability import logger
 from gtchain.service.chain import apply_outcome, launch, record_progress
+from gtchain.service.outcome import Outcome
 from gtchain.service.ports import Ports
 from gtchain.service.settle import settle
-from gtchain.service.start import Outcome
 
 
 def handle_job_state_change(ports: Ports, job_arn: str) -> Outcome:
     name = names.job_name_from_arn(job_arn)
-    description = ports.labeling.describe_job(name)
-    if description is None:
+    described = ports.labeling.describe_job(name)
+    if described is None:
         logger.info("ignored: unknown labeling job", extra={"job": name})
         return Outcome("ignored", "unknown job")
-    tags = tags_of(description)
-    if TAG_CHAIN not in tags or tags.get(TAG_ROLE) not in ("round", "baseline") or TAG_ROUND not in tags:
+    context = described.chain_context
+    if context is None:
         logger.info("ignored: not a gtchain job", extra={"job": name})
         return Outcome("ignored", "not a gtchain job")
-    chain_id, number, role = tags[TAG_CHAIN], int(tags[TAG_ROUND]), tags[TAG_ROLE]
+    chain_id, number, role = context.chain_id, context.round, context.role
     record = ports.store.get_round(chain_id, number)
     job = record.job_for(role) if record else None
-    if record is None or job is None or job.name != description["LabelingJobName"]:
+    if record is None or job is None or job.name != described.name:
         logger.info("ignored: not the chain's current job", extra={"job": name, "chain_id": chain_id})
         return Outcome("ignored", "stale job")
-    status = description["LabelingJobStatus"]
-    if status not in TERMINAL_JOB_STATUSES:
+    status = described.status
+    if not described.terminal:
         if job.status == RoundStatus.STARTING:
             chain = ports.store.get_chain(chain_id)
             if chain is not None:
                 launch(ports, chain, record)  # the job exists: this records it as running
         else:
-            record_progress(ports, record, role, description)
+            record_progress(ports, record, role, described)
         outcome = Outcome("in-progress", status)
-    elif apply_outcome(ports, record, role, description):
+    elif apply_outcome(ports, record, role, described):
         outcome = Outcome("applied", f"{chain_id} round {number} {role} {status}")
     else:
         outcome = Outcome("duplicate", f"{chain_id} round {number} {role} {status} already recorded")

@@ -8,14 +8,14 @@ from decimal import Decimal
 from typing import Any
 
 from gtchain.domain import events, names
-from gtchain.domain.labeling_request import build_request, job_tags, pricing_for, tags_of
+from gtchain.domain.labeling_job import LabelingJob, tag_dict
+from gtchain.domain.labeling_request import build_request, job_tags, pricing_for
 from gtchain.domain.manifest import AUTO_LABELING_MIN_OBJECTS
 from gtchain.domain.pricing import to_cents
 from gtchain.domain.records import (
     TERMINAL_JOB_STATUSES,
     ChainRecord,
     JobRecord,
-    LabelCounts,
     RoundRecord,
     RoundStatus,
     utc_now,
@@ -36,8 +36,7 @@ def spent_usd(rounds: list[RoundRecord]) -> Decimal:
     for record in rounds:
         for job in record.all_jobs():
             if job.status in LIVE:
-                assert record.spec is not None
-                total += pricing_for(record.spec).worst_case_usd(record.objects)
+                total += pricing_for(record.spec_snapshot()).worst_case_usd(record.objects)
             elif job.known_cost_usd is not None:
                 total += job.known_cost_usd
     return total
@@ -174,29 +173,29 @@ def _task_config_uris(ports: Ports, chain_id: str, spec: ChainSpec) -> tuple[str
     ):
         key = names.config_key(chain_id, kind, content_digest(body), suffix)
         ports.objects.put_if_absent(bucket, key, body.encode(), content_type)
-        uris.append(f"s3://{bucket}/{key}")
+        uris.append(names.s3_uri(bucket, key))
     return uris[0], uris[1]
 
 
 def launch(ports: Ports, chain: ChainRecord, record: RoundRecord) -> None:
     """Create the round's jobs that are still 'starting'. Safe to repeat: names are deterministic.
     A stopped chain creates nothing: its claimed jobs are stopped instead."""
-    assert record.spec is not None
     if chain.state == ChainState.STOPPED:
         stop_jobs(ports, record, "the chain was stopped")
         return
     settings = ports.settings
-    ui_uri, labels_uri = _task_config_uris(ports, chain.chain_id, record.spec)
-    for role, job in (("round", record.job), ("baseline", record.baseline)):
-        if job is None or job.status != RoundStatus.STARTING:
+    spec = record.spec_snapshot()
+    ui_uri, labels_uri = _task_config_uris(ports, chain.chain_id, spec)
+    for role, job in record.jobs_by_role():
+        if job.status != RoundStatus.STARTING:
             continue
         request = build_request(
             name=job.name,
-            spec=record.spec,
+            spec=spec,
             region=settings.region,
             role_arn=settings.labeling_role_arn,
             input_uri=record.job_input_uri or record.input_uri,
-            output_uri=f"s3://{settings.data_bucket}/{names.job_output_prefix(chain.chain_id)}",
+            output_uri=names.s3_uri(settings.data_bucket, names.job_output_prefix(chain.chain_id)),
             ui_template_uri=ui_uri,
             label_config_uri=labels_uri,
             initial_model_arn=job.initial_model_arn,
@@ -225,8 +224,8 @@ def launch(ports: Ports, chain: ChainRecord, record: RoundRecord) -> None:
 
 def stop_jobs(ports: Ports, record: RoundRecord, reason: str) -> None:
     """StopLabelingJob on the round's live jobs; a claimed job never created is recorded as stopped."""
-    for role, job in (("round", record.job), ("baseline", record.baseline)):
-        if job is None or job.status not in LIVE:
+    for role, job in record.jobs_by_role():
+        if job.status not in LIVE:
             continue
         if ports.labeling.describe_job(job.name) is not None:
             ports.labeling.stop_job(job.name)  # its Stopped event (or the reconciler) records the outcome
@@ -239,17 +238,20 @@ def stop_jobs(ports: Ports, record: RoundRecord, reason: str) -> None:
         _record_outcome(ports, record, role, never_started)
 
 
-def _existing_job_arn(ports: Ports, chain: ChainRecord, record: RoundRecord, role: str, name: str) -> str:
+class JobNameTakenError(Exception):
+    """A job of this name exists but is not this chain's: retrying cannot help, an operator must look."""
+
+
+def _existing_job_arn(ports: Ports, chain: ChainRecord, record: RoundRecord, role: names.Role, name: str) -> str:
     """ResourceInUse for a job carrying this chain's tags means an earlier attempt created it."""
-    description = ports.labeling.describe_job(name)
-    tags = tags_of(description or {})
-    expected = {t["Key"]: t["Value"] for t in job_tags(chain.chain_id, chain.incarnation, record.number, role)}
-    if description is None or any(tags.get(k) != v for k, v in expected.items()):
-        raise RuntimeError(f"labeling job name {name} is taken by a job that is not this chain's")
-    return str(description["LabelingJobArn"])
+    existing = ports.labeling.describe_job(name)
+    expected = tag_dict(job_tags(chain.chain_id, chain.incarnation, record.number, role))
+    if existing is None or existing.arn is None or any(existing.tags.get(k) != v for k, v in expected.items()):
+        raise JobNameTakenError(f"labeling job name {name} is taken by a job that is not this chain's")
+    return existing.arn
 
 
-def _reject_job(ports: Ports, record: RoundRecord, role: str, job: JobRecord, reason: str) -> None:
+def _reject_job(ports: Ports, record: RoundRecord, role: names.Role, job: JobRecord, reason: str) -> None:
     failed = job.model_copy(
         update={"status": RoundStatus.FAILED, "failure_reason": reason, "finished_at": utc_now(),
                 "known_cost_usd": Decimal(0), "cost_usd": Decimal(0)}
@@ -257,42 +259,39 @@ def _reject_job(ports: Ports, record: RoundRecord, role: str, job: JobRecord, re
     _record_outcome(ports, record, role, failed)
 
 
-def apply_outcome(ports: Ports, record: RoundRecord, role: str, description: dict[str, Any]) -> bool:
+def apply_outcome(ports: Ports, record: RoundRecord, role: names.Role, described: LabelingJob) -> bool:
     """Record a finished job (from DescribeLabelingJob) and move the chain on. True if this call did it."""
     job = record.job_for(role)
-    status = TERMINAL_JOB_STATUSES.get(description["LabelingJobStatus"])
+    status = TERMINAL_JOB_STATUSES.get(described.status)
     if job is None or status is None or job.status not in LIVE:
         return False
-    assert record.spec is not None
-    counters = LabelCounts.from_api(description.get("LabelCounters", {}))
-    cost = pricing_for(record.spec).cost(counters.human_labeled, counters.machine_labeled)
-    output = description.get("LabelingJobOutput") or {}
+    counters = described.counters
+    cost = pricing_for(record.spec_snapshot()).cost(counters.human_labeled, counters.machine_labeled)
     finished = job.model_copy(
         update={
             "status": status,
-            "arn": description.get("LabelingJobArn", job.arn),
+            "arn": described.arn or job.arn,
             "counters": counters,
             "cost_usd": cost.total_usd,
             "known_cost_usd": cost.known_usd,
-            "final_model_arn": output.get("FinalActiveLearningModelArn"),
-            "output_uri": output.get("OutputDatasetS3Uri"),
-            "failure_reason": description.get("FailureReason"),
+            "final_model_arn": described.final_model_arn,
+            "output_uri": described.output_manifest_uri,
+            "failure_reason": described.failure_reason,
             "finished_at": utc_now(),
         }
     )
     return _record_outcome(ports, record, role, finished)
 
 
-def record_progress(ports: Ports, record: RoundRecord, role: str, description: dict[str, Any]) -> bool:
+def record_progress(ports: Ports, record: RoundRecord, role: names.Role, described: LabelingJob) -> bool:
     """Keep a running job's last known LabelCounters (from DescribeLabelingJob) when they moved."""
     job = record.job_for(role)
-    counters = LabelCounts.from_api(description.get("LabelCounters", {}))
-    if job is None or job.status != RoundStatus.RUNNING or job.counters == counters:
+    if job is None or job.status != RoundStatus.RUNNING or job.counters == described.counters:
         return False
-    return ports.store.record_progress(record.chain_id, record.number, role, job.name, counters)
+    return ports.store.record_progress(record.chain_id, record.number, role, job.name, described.counters)
 
 
-def _record_outcome(ports: Ports, record: RoundRecord, role: str, finished: JobRecord) -> bool:
+def _record_outcome(ports: Ports, record: RoundRecord, role: names.Role, finished: JobRecord) -> bool:
     store, publisher = ports.store, ports.publisher
     chain_id = record.chain_id
     if role == "baseline":
@@ -335,25 +334,20 @@ def _record_outcome(ports: Ports, record: RoundRecord, role: str, finished: JobR
     return True
 
 
-def round_event_detail(record: RoundRecord, role: str, job: JobRecord, reason: str | None = None) -> dict[str, Any]:
-    detail: dict[str, Any] = {
-        "chainId": record.chain_id,
-        "round": record.number,
-        "role": role,
-        "jobName": job.name,
-        "jobArn": job.arn,
-        "status": job.status.value,
-        "objects": record.objects,
-        "skippedObjects": record.skipped_objects,
-        "manifest": record.manifest_name,
-        "initialModelArn": job.initial_model_arn,
-    }
+def round_event_detail(
+    record: RoundRecord, role: names.Role, job: JobRecord, reason: str | None = None
+) -> dict[str, Any]:
+    detail = events.RoundEventDetail(
+        chain_id=record.chain_id, round=record.number, role=role, job_name=job.name, job_arn=job.arn,
+        status=job.status.value, objects=record.objects, skipped_objects=record.skipped_objects,
+        manifest=record.manifest_name, initial_model_arn=job.initial_model_arn,
+    )  # fmt: skip
     if job.counters is not None:
-        detail["labelCounters"] = job.counters.model_dump()
-        detail["finalModelArn"] = job.final_model_arn
-        detail["costUsd"] = None if job.cost_usd is None else str(to_cents(job.cost_usd))
+        detail.label_counters = job.counters.model_dump()
+        detail.final_model_arn = job.final_model_arn
+        detail.cost_usd = None if job.cost_usd is None else str(to_cents(job.cost_usd))
     if job.note:
-        detail["note"] = job.note
+        detail.note = job.note
     if reason or job.failure_reason:
-        detail["reason"] = reason or job.failure_reason
-    return detail
+        detail.reason = reason or job.failure_reason
+    return detail.to_detail()

@@ -12,7 +12,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from gtchain.domain import names
-from gtchain.domain.manifest import parse_s3_uri
 from gtchain.domain.records import ChainRecord, RoundRecord, RoundStatus, SkipSource
 from gtchain.service.ports import Ports
 
@@ -36,10 +35,7 @@ def split_digests(blob: bytes) -> Iterator[bytes]:
 
 
 def read_uri(ports: Ports, uri: str) -> bytes:
-    location = parse_s3_uri(uri)
-    if location is None:
-        raise ValueError(f"{uri!r} is not an S3 URI")
-    return ports.objects.get_bytes(*location)
+    return ports.objects.get_bytes(*names.object_location(uri))
 
 
 def _labeled_or_to_label(other: RoundRecord, record: RoundRecord) -> str | None:
@@ -89,8 +85,7 @@ def _write_selection(
     list of what was skipped (for the round's record and the people reading it)."""
     bucket = ports.settings.data_bucket
     digests = read_uri(ports, record.digests_uri)
-    location = parse_s3_uri(record.input_uri)
-    assert location is not None
+    location = names.object_location(record.input_uri)
     counts: dict[int, int] = {}
     keys = (
         names.round_input_key(chain_id, record.number, attempt),

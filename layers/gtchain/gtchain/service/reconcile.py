@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 
 from gtchain.domain import events, names
 from gtchain.domain.names import job_of_summary_key
-from gtchain.domain.records import TERMINAL_JOB_STATUSES, RoundRecord, RoundStatus
+from gtchain.domain.records import RoundRecord, RoundStatus
 from gtchain.observability import logger
 from gtchain.service.chain import LIVE, apply_outcome, kick, launch, record_progress, round_event_detail
 from gtchain.service.ports import Ports
@@ -69,19 +69,19 @@ def reconcile_chain(ports: Ports, chain_id: str, repairs: Repairs) -> None:
         repairs.manifests_picked_up.append(f"{chain_id}/{name}")
     rounds = store.list_rounds(chain_id)
     for record in rounds:
-        for role, job in (("round", record.job), ("baseline", record.baseline)):
-            if job is None or job.status not in LIVE:
+        for role, job in record.jobs_by_role():
+            if job.status not in LIVE:
                 continue
-            description = ports.labeling.describe_job(job.name)
-            if description is None or job.status == RoundStatus.STARTING:
+            described = ports.labeling.describe_job(job.name)
+            if described is None or job.status == RoundStatus.STARTING:
                 chain = store.get_chain(chain_id)
                 if chain is not None:
                     launch(ports, chain, record)  # the claim was made but the job not (yet) created
                     repairs.launched.append(job.name)
                 continue
-            if description["LabelingJobStatus"] not in TERMINAL_JOB_STATUSES:
-                record_progress(ports, record, role, description)
-            elif apply_outcome(ports, record, role, description):
+            if not described.terminal:
+                record_progress(ports, record, role, described)
+            elif apply_outcome(ports, record, role, described):
                 logger.warning("reconciler applied a missed outcome", extra={"job": job.name})
                 repairs.outcomes_applied.append(job.name)
             record = store.get_round(chain_id, record.number) or record
@@ -103,8 +103,8 @@ def request_missing_reports(
     due = [
         (record, role, job)
         for record in rounds
-        for role, job in (("round", record.job), ("baseline", record.baseline))
-        if job is not None and job.status == RoundStatus.COMPLETED and job.finished_at
+        for role, job in record.jobs_by_role()
+        if job.status == RoundStatus.COMPLETED and job.finished_at
         and REPORT_GRACE <= now - datetime.fromisoformat(job.finished_at) <= REPORT_WINDOW
     ]  # fmt: skip
     if not due:

@@ -15,16 +15,13 @@ from decimal import Decimal
 from typing import IO, Any
 
 from gtchain.domain import events, names
-from gtchain.domain.manifest import parse_s3_uri, source_digest
+from gtchain.domain.manifest import source_digest
 from gtchain.domain.pricing import to_cents
-from gtchain.domain.records import ChainRecord, ManifestRecord, RoundRecord, RoundStatus
+from gtchain.domain.records import ChainRecord, JobRecord, ManifestRecord, RoundRecord, RoundStatus
 from gtchain.observability import logger
 from gtchain.service.dedupe import DIGEST_SIZE, read_uri, split_digests
-from gtchain.service.ports import Ports, TransientError
-
-
-class OutputNotReadyError(TransientError):
-    """Ground Truth writes a job's output minutes after Completed: the results wait for it."""
+from gtchain.service.job_output import OutputNotReadyError, output_manifest_location
+from gtchain.service.ports import Ports
 
 
 @dataclass
@@ -90,18 +87,11 @@ def _label_sources(own: list[RoundRecord], rounds: dict[int, RoundRecord]) -> se
     return found
 
 
-def _output_uri(ports: Ports, record: RoundRecord) -> str:
-    job = record.job
-    assert job is not None
+def _output_location(ports: Ports, job: JobRecord) -> tuple[str, str]:
     uri = job.output_uri
-    if uri is None:
-        description = ports.labeling.describe_job(job.name) or {}
-        uri = (description.get("LabelingJobOutput") or {}).get("OutputDatasetS3Uri")
-    location = parse_s3_uri(uri) if uri else None
-    if uri is None or location is None or ports.objects.head(*location) is None:
-        raise OutputNotReadyError(f"round {record.number} job {job.name}: output manifest {uri or '(no URI yet)'} "
-                                  "is not in S3 yet")  # fmt: skip
-    return uri
+    if uri is None and (described := ports.labeling.describe_job(job.name)) is not None:
+        uri = described.output_manifest_uri
+    return output_manifest_location(ports.objects, job.name, uri)
 
 
 def _index_labels(
@@ -112,8 +102,7 @@ def _index_labels(
     to be appended to an input line. `where` maps each object's digest to its label's offset."""
     if record.job is None:
         return  # a round completed without a job labeled nothing itself
-    location = parse_s3_uri(_output_uri(ports, record))
-    assert location is not None
+    location = _output_location(ports, record.job)
     label_keys = (attribute, f"{attribute}-metadata")
     for line in ports.objects.iter_lines(*location):
         if not line.strip():
@@ -149,8 +138,7 @@ def write_results(
             _index_labels(ports, record, attribute, labels, where, None)
         for record in own:
             digests = read_uri(ports, record.digests_uri)
-            location = parse_s3_uri(record.input_uri)
-            assert location is not None
+            location = names.object_location(record.input_uri)
             for index, line in enumerate(ports.objects.iter_lines(*location)):
                 summary.objects += 1
                 offset = where.get(digests[index * DIGEST_SIZE : (index + 1) * DIGEST_SIZE])

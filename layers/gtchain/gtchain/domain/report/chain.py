@@ -33,7 +33,8 @@ def _labeled(objects: Objects) -> int:
 
 def _entry(recorded: Recorded) -> ChainJob:
     s, cost = recorded.summary, recorded.summary.cost
-    assert s.round is not None and s.role is not None
+    if s.round is None or s.role is None:
+        raise ValueError(f"{recorded.summary_uri} is not the report of a chain's round or baseline")
     return ChainJob(
         round=s.round, role=s.role, job_name=s.job_name, status=s.status, initial_model_arn=s.initial_model_arn,
         final_model_arn=s.final_model_arn, objects=s.objects, machine_fraction=s.machine_fraction,

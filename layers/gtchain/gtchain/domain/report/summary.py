@@ -3,11 +3,9 @@ the chain service's cost function for every amount."""
 
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
 
-from gtchain.domain.labeling_request import price_from_api
-from gtchain.domain.names import Role
-from gtchain.domain.pricing import JobPricing, to_cents
+from gtchain.domain.labeling_job import ChainContext, LabelingJob
+from gtchain.domain.pricing import JobPricing, cents_or_none, to_cents
 from gtchain.domain.records import LabelCounts
 from gtchain.domain.report.models import (
     Cost,
@@ -38,51 +36,39 @@ NO_OVERRIDES = PriceOverrides()
 
 
 @dataclass(frozen=True)
-class ChainContext:
-    chain_id: str
-    round: int
-    role: Role
-
-
-@dataclass(frozen=True)
 class ResolvedPricing:
     pricing: JobPricing
     task_price_source: str
 
 
-def resolve_pricing(description: dict[str, Any], spec: ChainSpec | None, overrides: PriceOverrides) -> ResolvedPricing:
+def resolve_pricing(job: LabelingJob, spec: ChainSpec | None, overrides: PriceOverrides) -> ResolvedPricing:
     """Workers from the job itself; the task price from the job (public), the chain's spec snapshot
     (vendor, private) or the caller; otherwise unknown, never zero."""
-    human_config = description.get("HumanTaskConfig", {})
-    workers = int(human_config.get("NumberOfHumanWorkersPerDataObject") or (spec.workers_per_object if spec else 1))
+    workers = job.workers_per_object or (spec.workers_per_object if spec else 1)
     fee = overrides.fee_usd
     if fee is None:
         fee = spec.pricing.per_object_usd if spec else DEFAULT_FEE_USD
     price: Decimal | None
-    if (price := price_from_api(description)) is not None:
+    if (price := job.task_price_usd) is not None:
         source = "PublicWorkforceTaskPrice"
     elif overrides.task_price_usd is not None:
         price, source = overrides.task_price_usd, "given"
     elif spec is not None and (price := spec.task_price_usd()) is not None:
         source = "private workforce" if spec.workforce.type == "private" else "chain.json pricePerTaskUsd"
-    elif _PRIVATE_WORKTEAM in str(human_config.get("WorkteamArn", "")):
+    elif _PRIVATE_WORKTEAM in job.workteam_arn:
         price, source = Decimal(0), "private workforce"
     else:
         price, source = None, "unknown"
     return ResolvedPricing(JobPricing(fee, workers, price), source)
 
 
-def _cents(amount: Decimal | None) -> Decimal | None:
-    return None if amount is None else to_cents(amount)
-
-
 def job_cost(resolved: ResolvedPricing, counters: LabelCounts) -> Cost:
     pricing = resolved.pricing
     cost = pricing.cost(counters.human_labeled, counters.machine_labeled)
     return Cost(
-        human_usd=_cents(cost.human_usd),
+        human_usd=cents_or_none(cost.human_usd),
         machine_usd=to_cents(cost.machine_usd),
-        total_usd=_cents(cost.total_usd),
+        total_usd=cents_or_none(cost.total_usd),
         known_usd=to_cents(cost.known_usd),
         fee_per_object_usd=pricing.fee_per_object_usd,
         workers_per_object=pricing.workers_per_object,
@@ -90,8 +76,8 @@ def job_cost(resolved: ResolvedPricing, counters: LabelCounts) -> Cost:
         task_price_source=resolved.task_price_source,
         human_object_usd=pricing.human_object_usd,
         average_per_object_usd=average_usd(cost.total_usd, cost.labeled),
-        all_human_usd=_cents(cost.all_human_usd),
-        savings_usd=_cents(cost.savings_usd),
+        all_human_usd=cents_or_none(cost.all_human_usd),
+        savings_usd=cents_or_none(cost.savings_usd),
     )
 
 
@@ -102,7 +88,7 @@ def _iterations(detail: JobDetail, pricing: JobPricing) -> list[Iteration]:
         rows.append(
             Iteration(
                 iteration=number, human=counts.human, machine=counts.machine, human_boxes=counts.human_boxes,
-                machine_boxes=counts.machine_boxes, human_usd=_cents(cost.human_usd),
+                machine_boxes=counts.machine_boxes, human_usd=cents_or_none(cost.human_usd),
                 machine_usd=to_cents(cost.machine_usd),
             )
         )  # fmt: skip
@@ -131,7 +117,7 @@ def _disagreement(counters: LabelCounts, detail: JobDetail) -> list[str]:
 
 def build_summary(
     *,
-    description: dict[str, Any],
+    job: LabelingJob,
     detail: JobDetail,
     curves: list[TrainingCurve],
     curve_warnings: list[str],
@@ -139,25 +125,23 @@ def build_summary(
     context: ChainContext | None,
     generated_at: str,
 ) -> JobSummary:
-    counters = LabelCounts.from_api(description.get("LabelCounters", {}))
-    status = str(description["LabelingJobStatus"])
+    counters = job.counters
+    status = job.status
     cost = job_cost(resolved, counters)
     warnings = []
     if status != "Completed":
         warnings.append(f"the job is {status}: this report covers the output written so far")
     warnings += _pricing_warning(resolved, cost) + detail.warnings + _disagreement(counters, detail) + curve_warnings
-    algorithms = description.get("LabelingJobAlgorithmsConfig") or {}
-    output = description.get("LabelingJobOutput") or {}
     return JobSummary(
         generated_at=generated_at,
-        job_name=description["LabelingJobName"],
-        job_arn=description.get("LabelingJobArn"),
+        job_name=job.name,
+        job_arn=job.arn,
         chain_id=context.chain_id if context else None,
         round=context.round if context else None,
         role=context.role if context else None,
         status=status,
-        initial_model_arn=algorithms.get("InitialActiveLearningModelArn"),
-        final_model_arn=output.get("FinalActiveLearningModelArn"),
+        initial_model_arn=job.initial_model_arn,
+        final_model_arn=job.final_model_arn,
         objects=Objects(
             total=counters.total_labeled + counters.failed + counters.unlabeled,
             human=counters.human_labeled,

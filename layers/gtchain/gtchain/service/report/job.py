@@ -3,23 +3,24 @@
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Protocol
 
-from gtchain.domain import events
-from gtchain.domain.labeling_request import TAG_CHAIN, TAG_ROLE, TAG_ROUND, tags_of
+from gtchain.domain import events, names
+from gtchain.domain.labeling_job import ChainContext, LabelingJob
 from gtchain.domain.names import REPORT_FIGURE, REPORT_SUMMARY, job_report_prefix
 from gtchain.domain.records import utc_now
 from gtchain.domain.report.models import JobSummary
-from gtchain.domain.report.summary import NO_OVERRIDES, ChainContext, PriceOverrides, build_summary, resolve_pricing
+from gtchain.domain.report.summary import NO_OVERRIDES, PriceOverrides, build_summary, resolve_pricing
 from gtchain.domain.spec import ChainSpec
 from gtchain.observability import logger
+from gtchain.service.job_output import output_manifest_location
+from gtchain.service.outcome import Outcome
 from gtchain.service.ports import (
     ChainStore,
     LabelingService,
     Publisher,
     StreamingObjectStore,
     TrainingLogs,
-    TransientError,
 )
 from gtchain.service.report.chain import rebuild_chain_report
 from gtchain.service.report.output import parse_job_output, training_curves
@@ -47,7 +48,7 @@ class S3Sink:
 
     def write(self, name: str, body: bytes, content_type: str) -> str:
         self.objects.put(self.bucket, self.prefix + name, body, content_type)
-        return f"s3://{self.bucket}/{self.prefix}{name}"
+        return names.s3_uri(self.bucket, self.prefix + name)
 
 
 @dataclass(frozen=True)
@@ -65,45 +66,20 @@ class JobNotReportableError(Exception):
     """The job does not exist, or (for the chain's reports) is not a gtchain round or baseline."""
 
 
-class OutputNotReadyError(TransientError):
-    """Ground Truth writes a job's output minutes after Completed: retry later."""
-
-
 @dataclass(frozen=True)
 class ReportOutcome:
     summary: JobSummary
     uris: dict[str, str]
 
 
-def chain_context(description: dict[str, Any]) -> ChainContext | None:
-    tags = tags_of(description)
-    role = tags.get(TAG_ROLE)
-    if TAG_CHAIN not in tags or not tags.get(TAG_ROUND, "").isdecimal() or role not in ("round", "baseline"):
-        return None
-    return ChainContext(tags[TAG_CHAIN], int(tags[TAG_ROUND]), "baseline" if role == "baseline" else "round")
-
-
-def split_s3_uri(uri: str) -> tuple[str, str]:
-    if not uri.startswith("s3://"):
-        raise ValueError(f"{uri!r} is not an s3:// URI")
-    bucket, _, key = uri.removeprefix("s3://").partition("/")
-    return bucket, key
-
-
-def _output_prefix(description: dict[str, Any]) -> tuple[str, str]:
+def _output_prefix(job: LabelingJob) -> tuple[str, str]:
     """Ground Truth writes a job's output under <S3OutputPath>/<job-name>/."""
-    bucket, path = split_s3_uri(description["OutputConfig"]["S3OutputPath"])
+    location = names.parse_s3_uri(job.output_path, key_required=False)
+    if location is None:
+        raise JobNotReportableError(f"labeling job {job.name}: S3OutputPath {job.output_path!r} is not an s3:// URI")
+    bucket, path = location
     path = path.strip("/")
-    return bucket, f"{path}/{description['LabelingJobName']}/" if path else f"{description['LabelingJobName']}/"
-
-
-def _check_output(ports: ReportPorts, description: dict[str, Any]) -> None:
-    if description["LabelingJobStatus"] != "Completed":
-        return
-    uri = (description.get("LabelingJobOutput") or {}).get("OutputDatasetS3Uri")
-    if uri is None or ports.objects.head(*split_s3_uri(uri)) is None:
-        raise OutputNotReadyError(f"labeling job {description['LabelingJobName']} completed but its output "
-                                  f"({uri or 'no OutputDatasetS3Uri yet'}) is not in S3 yet")  # fmt: skip
+    return bucket, f"{path}/{job.name}/" if path else f"{job.name}/"
 
 
 def _spec(ports: ReportPorts, context: ChainContext | None) -> ChainSpec | None:
@@ -114,16 +90,17 @@ def _spec(ports: ReportPorts, context: ChainContext | None) -> ChainSpec | None:
 
 
 def build_job_summary(
-    ports: ReportPorts, description: dict[str, Any], overrides: PriceOverrides, now: Callable[[], str] = utc_now
+    ports: ReportPorts, job: LabelingJob, overrides: PriceOverrides, now: Callable[[], str] = utc_now
 ) -> JobSummary:
-    _check_output(ports, description)
-    context = chain_context(description)
-    bucket, prefix = _output_prefix(description)
-    detail = parse_job_output(ports.objects, bucket, prefix, description["LabelAttributeName"])
+    if job.status == "Completed":
+        output_manifest_location(ports.objects, job.name, job.output_manifest_uri)
+    context = job.chain_context
+    bucket, prefix = _output_prefix(job)
+    detail = parse_job_output(ports.objects, bucket, prefix, job.label_attribute)
     curves, curve_warnings = training_curves(ports.logs, detail.training_jobs)
     return build_summary(
-        description=description, detail=detail, curves=curves, curve_warnings=curve_warnings,
-        resolved=resolve_pricing(description, _spec(ports, context), overrides), context=context,
+        job=job, detail=detail, curves=curves, curve_warnings=curve_warnings,
+        resolved=resolve_pricing(job, _spec(ports, context), overrides), context=context,
         generated_at=now(),
     )  # fmt: skip
 
@@ -140,18 +117,18 @@ def report_job(
     then rebuild the chain report and announce it (Report Ready and an SNS message)."""
     from gtchain.rendering.figures import job_figure
 
-    description = ports.labeling.describe_job(job_name)
-    if description is None:
+    job = ports.labeling.describe_job(job_name)
+    if job is None:
         raise JobNotReportableError(f"no labeling job named {job_name}")
-    context = chain_context(description)
+    context = job.chain_context
     chain: tuple[ChainContext, str] | None = None  # the chain whose report this job joins, and its bucket
     if out is None:
         if context is None or ports.reports_bucket is None:
             raise JobNotReportableError(f"labeling job {job_name} is not a gtchain round or baseline")
         chain = (context, ports.reports_bucket)
-        prefix = job_report_prefix(context.chain_id, description["LabelingJobName"])
+        prefix = job_report_prefix(context.chain_id, job.name)
         out = S3Sink(ports.objects, ports.reports_bucket, prefix)
-    summary = build_job_summary(ports, description, overrides, now)
+    summary = build_job_summary(ports, job, overrides, now)
     # The figure first: a summary.json that exists always has its figure beside it.
     uris = {"reportUri": out.write(REPORT_FIGURE, job_figure(summary), "image/png")}
     uris["summaryUri"] = out.write(REPORT_SUMMARY, summary.to_json(), "application/json")
@@ -181,19 +158,13 @@ def _announce(ports: ReportPorts, context: ChainContext, summary: JobSummary, ur
                            "\n".join(lines))  # fmt: skip
 
 
-@dataclass(frozen=True)
-class Handled:
-    action: str  # reported | ignored
-    detail: dict[str, str]
-
-
-def handle_round_completed(ports: ReportPorts, job_name: str) -> Handled:
+def handle_round_completed(ports: ReportPorts, job_name: str) -> Outcome:
     """The report Lambda: a job that will never be reportable is logged and dropped, not retried."""
     try:
         outcome = report_job(ports, job_name)
     except JobNotReportableError as exc:
         logger.warning("report skipped", extra={"job": job_name, "reason": str(exc)})
-        return Handled("ignored", {"reason": str(exc)})
+        return Outcome("ignored", str(exc))
     for warning in outcome.summary.warnings:
         logger.warning("report warning", extra={"job": job_name, "warning": warning})
-    return Handled("reported", outcome.uris)
+    return Outcome("reported", job_name, outcome.uris)
