@@ -22,8 +22,12 @@ class InvalidChainIdError(ValueError):
     pass
 
 
+def is_chain_id(text: str) -> bool:
+    return 1 <= len(text) <= CHAIN_ID_MAX and CHAIN_ID.match(text) is not None
+
+
 def check_chain_id(chain_id: str) -> str:
-    if not (1 <= len(chain_id) <= CHAIN_ID_MAX and CHAIN_ID.match(chain_id)):
+    if not is_chain_id(chain_id):
         raise InvalidChainIdError(
             f"chain id {chain_id!r} must be 1-{CHAIN_ID_MAX} characters: lower-case letters, digits "
             "and single hyphens, starting and ending with a letter or digit"
@@ -65,9 +69,12 @@ def classify_key(key: str) -> ChainObject:
     )
 
 
+CHAINS_PREFIX = "chains/"
+
+
 def chain_prefix(chain_id: str) -> str:
     """Everything gtchain writes for a chain lives under this prefix."""
-    return f"chains/{chain_id}/"
+    return f"{CHAINS_PREFIX}{chain_id}/"
 
 
 def s3_uri(bucket: str, key: str) -> str:

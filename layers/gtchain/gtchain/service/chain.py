@@ -27,6 +27,7 @@ from gtchain.service.dedupe import select_objects
 from gtchain.service.ports import JobAlreadyExistsError, JobRejectedError, Ports
 
 LIVE = (RoundStatus.STARTING, RoundStatus.RUNNING)
+_KEPT_BASELINE = (*LIVE, RoundStatus.COMPLETED)
 _CLAIM_ATTEMPTS = 5
 
 
@@ -107,7 +108,10 @@ def _prepare_claim(ports: Ports, chain: ChainRecord, queued: RoundRecord, rounds
     model = chain.latest_model_arn
     prefix = ports.settings.job_name_prefix
     selection = select_objects(ports, chain, queued, rounds, attempt)
-    history = queued.all_jobs()
+    # One baseline per round: a retry re-runs the round's own job, never a baseline that is live or completed
+    # (it stays the round's baseline and its outcome is applied as usual); a failed or stopped one runs again.
+    kept_baseline = queued.baseline if queued.baseline and queued.baseline.status in _KEPT_BASELINE else None
+    history = [job for job in queued.all_jobs() if job is not kept_baseline]
 
     def name(role: names.Role) -> str:
         return names.job_name(prefix, chain.chain_id, chain.incarnation, queued.number, role, attempt)
@@ -123,7 +127,7 @@ def _prepare_claim(ports: Ports, chain: ChainRecord, queued: RoundRecord, rounds
         "skipped_uri": selection.skipped_uri,
         "skipped_from": selection.skipped_from,
         "job": None,
-        "baseline": None,
+        "baseline": kept_baseline,
         "worst_case_usd": Decimal(0),
     }
     if selection.objects == 0:
@@ -142,15 +146,17 @@ def _prepare_claim(ports: Ports, chain: ChainRecord, queued: RoundRecord, rounds
             "objects labeled elsewhere in the chain are skipped",
             extra={"chain_id": chain.chain_id, "round": queued.number, "skipped": selection.skipped},
         )
-    with_baseline = spec.baseline and spec.auto_labeling and model is not None
+    new_baseline = kept_baseline is None and spec.baseline and spec.auto_labeling and model is not None
+    baseline = JobRecord(name=name("baseline"), role="baseline") if new_baseline else kept_baseline
     return queued.model_copy(
         update={
             **selected,
             "status": RoundStatus.STARTING,
             "warnings": warnings,
             "job": JobRecord(name=name("round"), initial_model_arn=model),
-            "baseline": JobRecord(name=name("baseline"), role="baseline") if with_baseline else None,
-            "worst_case_usd": round_worst_case_usd(spec, selection.objects, with_baseline),
+            "baseline": baseline,
+            # What this claim commits: a kept baseline is already counted as spent or live.
+            "worst_case_usd": round_worst_case_usd(spec, selection.objects, new_baseline),
         }
     )
 
