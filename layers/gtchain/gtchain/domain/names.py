@@ -139,6 +139,11 @@ def round_digests_key(chain_id: str, round_number: int, attempt: int) -> str:
     return f"{chain_prefix(chain_id)}rounds/{round_number:04d}/attempt-{attempt}/input.digests"
 
 
+def round_labeled_digests_key(chain_id: str, round_number: int, attempt: int) -> str:
+    """A completed round's digests less the objects Ground Truth could not label."""
+    return f"{chain_prefix(chain_id)}rounds/{round_number:04d}/attempt-{attempt}/labeled.digests"
+
+
 def round_skipped_key(chain_id: str, round_number: int, attempt: int) -> str:
     return f"{chain_prefix(chain_id)}rounds/{round_number:04d}/attempt-{attempt}/skipped.jsonl"
 

@@ -12,7 +12,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from gtchain.domain import names
+from gtchain.domain.output_manifest import read_output_line
 from gtchain.domain.records import ChainRecord, RoundRecord, RoundStatus, SkipSource
+from gtchain.service.job_output import output_manifest_location
 from gtchain.service.ports import Ports
 
 DIGEST_SIZE = 16
@@ -38,17 +40,39 @@ def read_uri(ports: Ports, uri: str) -> bytes:
     return ports.objects.get_bytes(*names.object_location(uri))
 
 
-def _labeled_or_to_label(other: RoundRecord, record: RoundRecord) -> str | None:
+def _labeled_or_to_label(ports: Ports, other: RoundRecord, record: RoundRecord) -> bytes | None:
     """The digests another round's jobs labeled or will label, if they count against this round."""
     if other.number == record.number:
         return None
     if other.status == RoundStatus.COMPLETED:
-        return other.job_digests_uri or other.digests_uri
+        return _labeled_digests(ports, other)
     if other.number > record.number:
         return None  # a later round: it skips what this one labels when its turn comes
     if other.status in (RoundStatus.STARTING, RoundStatus.RUNNING) and other.job_digests_uri:
-        return other.job_digests_uri
-    return other.digests_uri  # queued, or failed and to be retried: it will label its part
+        return read_uri(ports, other.job_digests_uri)
+    return read_uri(ports, other.digests_uri)  # queued, or failed and to be retried: it will label its part
+
+
+def _labeled_digests(ports: Ports, done: RoundRecord) -> bytes:
+    """What a completed round really labeled: the objects Ground Truth could not label (failed) were not, and a
+    later round may label them. Worked out from the output manifest once, then kept beside the round."""
+    job = done.job
+    every = read_uri(ports, done.job_digests_uri or done.digests_uri)
+    if job is None or job.counters is None or job.counters.failed == 0:
+        return every
+    bucket = ports.settings.data_bucket
+    key = names.round_labeled_digests_key(done.chain_id, done.number, done.attempt)
+    if ports.objects.head(bucket, key) is not None:
+        return ports.objects.get_bytes(bucket, key)
+    attribute = done.spec_snapshot().label_attribute_name
+    failed = set()
+    for line in ports.objects.iter_lines(*output_manifest_location(ports.objects, job.name, job.output_uri)):
+        read = read_output_line(line, attribute)
+        if read is not None and read.outcome == "failed":
+            failed.add(read.digest)
+    labeled = b"".join(d for d in split_digests(every) if d not in failed)
+    ports.objects.put_if_absent(bucket, key, labeled, "application/octet-stream")
+    return labeled
 
 
 def select_objects(
@@ -61,10 +85,10 @@ def select_objects(
     labeled_by: dict[int, int] = {}  # index in the part -> the round that labels it
     # Latest rounds first: a skipped object gets the chain's most recent label.
     for other in sorted(rounds, key=lambda r: r.number, reverse=True):
-        uri = _labeled_or_to_label(other, record)
-        if uri is None:
+        digests = _labeled_or_to_label(ports, other, record)
+        if digests is None:
             continue
-        for digest in split_digests(read_uri(ports, uri)):
+        for digest in split_digests(digests):
             index = position.get(digest)
             if index is not None:
                 labeled_by.setdefault(index, other.number)

@@ -15,7 +15,7 @@ from decimal import Decimal
 from typing import IO, Any
 
 from gtchain.domain import events, names
-from gtchain.domain.manifest import source_digest
+from gtchain.domain.output_manifest import read_output_line
 from gtchain.domain.pricing import to_cents
 from gtchain.domain.records import ChainRecord, JobRecord, ManifestRecord, RoundRecord, RoundStatus
 from gtchain.observability import logger
@@ -34,7 +34,8 @@ class ResultsOutcome:
 class ResultsSummary:
     uri: str
     objects: int = 0
-    unlabeled: int = 0
+    unlabeled: int = 0  # neither labeled nor failed (a stopped job's objects, for one)
+    failed: int = 0  # Ground Truth could not label them: their failure metadata is kept
 
 
 def complete_ready_manifests(ports: Ports, chain_id: str) -> ResultsOutcome:
@@ -96,28 +97,27 @@ def _output_location(ports: Ports, job: JobRecord) -> tuple[str, str]:
 
 def _index_labels(
     ports: Ports, record: RoundRecord, attribute: str, labels: IO[bytes], where: dict[bytes, int],
-    needed: set[bytes] | None,
+    failed: set[bytes], needed: set[bytes] | None,
 ) -> None:  # fmt: skip
     """Append the round's labels to `labels`, one line each: the label's JSON members without the braces, ready
-    to be appended to an input line. `where` maps each object's digest to its label's offset."""
+    to be appended to an input line. `where` maps each object's digest to its label's offset. An object the job
+    could not label keeps its failure metadata (in `failed`) when the round is one of the manifest's own; from a
+    round it was skipped for, only a real label counts."""
     if record.job is None:
         return  # a round completed without a job labeled nothing itself
-    location = _output_location(ports, record.job)
-    label_keys = (attribute, f"{attribute}-metadata")
-    for line in ports.objects.iter_lines(*location):
-        if not line.strip():
+    for line in ports.objects.iter_lines(*_output_location(ports, record.job)):
+        read = read_output_line(line, attribute)
+        if read is None or read.outcome == "unlabeled" or (read.outcome == "failed" and needed is not None):
             continue
-        obj = json.loads(line)
-        source = obj.get("source-ref", obj.get("source"))
-        if not isinstance(source, str):
-            continue
-        digest = source_digest(source)
+        digest = read.digest
         if needed is not None and digest not in needed:
             continue
-        label = {name: obj[name] for name in label_keys if name in obj}
-        if label:
-            where[digest] = labels.seek(0, 2)
-            labels.write(json.dumps(label, ensure_ascii=False)[1:-1].encode() + b"\n")
+        where[digest] = labels.seek(0, 2)
+        labels.write(json.dumps(read.members, ensure_ascii=False)[1:-1].encode() + b"\n")
+        if read.outcome == "failed":
+            failed.add(digest)
+        else:
+            failed.discard(digest)
 
 
 def write_results(
@@ -130,22 +130,26 @@ def write_results(
     summary = ResultsSummary(uri=f"s3://{bucket}/{key}")
     with tempfile.TemporaryFile() as labels, tempfile.TemporaryFile() as results:
         where: dict[bytes, int] = {}
+        failed: set[bytes] = set()
         if sources:
             needed = {d for r in own for d in split_digests(read_uri(ports, r.digests_uri))}
             for source in sources:  # ascending: the latest label of an object wins, as when it was skipped
-                _index_labels(ports, source, attribute, labels, where, needed)
+                _index_labels(ports, source, attribute, labels, where, failed, needed)
         for record in own:  # the manifest's own rounds take precedence for their objects
-            _index_labels(ports, record, attribute, labels, where, None)
+            _index_labels(ports, record, attribute, labels, where, failed, None)
         for record in own:
             digests = read_uri(ports, record.digests_uri)
             location = names.object_location(record.input_uri)
             for index, line in enumerate(ports.objects.iter_lines(*location)):
                 summary.objects += 1
-                offset = where.get(digests[index * DIGEST_SIZE : (index + 1) * DIGEST_SIZE])
+                digest = digests[index * DIGEST_SIZE : (index + 1) * DIGEST_SIZE]
+                offset = where.get(digest)
                 if offset is None:
                     summary.unlabeled += 1
                     results.write(line.rstrip() + b"\n")
                     continue
+                if digest in failed:
+                    summary.failed += 1
                 labels.seek(offset)
                 results.write(_labeled_line(line.rstrip(), labels.readline().rstrip(b"\n"), attribute) + b"\n")
         results.seek(0)
@@ -168,6 +172,7 @@ def _announce(ports: Ports, manifest: ManifestRecord, own: list[RoundRecord], su
     finals = [r.job for r in own if r.job is not None and r.job.counters is not None]
     human = sum(j.counters.human_labeled for j in finals if j.counters)
     machine = sum(j.counters.machine_labeled for j in finals if j.counters)
+    failed = sum(j.counters.failed for j in finals if j.counters)  # LabelCounters, as the reports count
     cost = sum((j.known_cost_usd or Decimal(0) for j in jobs if j.role == "round"), Decimal(0))
     baseline_cost = sum((j.known_cost_usd or Decimal(0) for j in jobs if j.role == "baseline"), Decimal(0))
     complete = all(j.cost_usd is not None for j in jobs)
@@ -183,6 +188,7 @@ def _announce(ports: Ports, manifest: ManifestRecord, own: list[RoundRecord], su
         "machine": machine,
         "skipped": sum(r.skipped_objects for r in own),
         "unlabeled": summary.unlabeled,
+        "failed": failed,
         "costUsd": str(to_cents(cost)),
         "costComplete": complete,
         "baselineCostUsd": str(to_cents(baseline_cost)),
@@ -195,7 +201,8 @@ def _announce(ports: Ports, manifest: ManifestRecord, own: list[RoundRecord], su
         f"{', '.join(str(n) for n in manifest.rounds)}.\n"
         f"Results: {summary.uri}\n"
         f"{summary.objects} objects: {human} labeled by humans, {machine} by the model, "
-        f"{detail['skipped']} already labeled earlier in the chain, {summary.unlabeled} without a label.\n"
+        f"{detail['skipped']} already labeled earlier in the chain, {failed} that Ground Truth could not label, "
+        f"{summary.unlabeled} without a label.\n"
         f"Cost: ${detail['costUsd']}{lower_bound}; baselines ${detail['baselineCostUsd']}.",
     )
     ports.store.mark_announced(manifest)
