@@ -2,6 +2,7 @@
 
 import json
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -180,3 +181,27 @@ def test_large_response_files_are_streamed_and_small_ones_read_whole_with_the_sa
 
     assert len(objects.chunk_reads) == 2  # both response files, through iter_chunks (64-byte pieces)
     assert streamed.iterations == whole.iterations and streamed.warnings == whole.warnings
+
+
+REAL = Path(__file__).resolve().parents[4] / "shared" / "real-gt"
+
+
+@pytest.mark.skipif(not REAL.is_dir(), reason="../shared/real-gt is not beside the repository")
+def test_a_real_jobs_worker_responses_count_its_human_labels_per_iteration() -> None:
+    # Given the real job birds-open-images-clone's output as Ground Truth laid it out: its output manifest and
+    # worker responses (aws/amazon-sagemaker-examples, ic_data.tar.gz; no consolidation output is public)
+    objects = MemoryObjects()
+    prefix = "jobs/birds-open-images-clone/"
+    real = REAL / "output-manifest" / "ic_birds-open-images-clone.output.manifest"
+    objects.put(BUCKET, prefix + "manifests/output/output.manifest", real.read_bytes())
+    responses = REAL / "worker-response" / "birds-open-images-clone"
+    for path in sorted(responses.rglob("*.json")):
+        objects.put(BUCKET, f"{prefix}annotations/worker-response/{path.relative_to(responses)}", path.read_bytes())
+
+    # When the reporter parses it
+    detail = parse_job_output(objects, BUCKET, prefix, "birds-open-images-clone")
+
+    # Then the numbers are the files': 10 objects answered in iteration 1, 292 in iteration 2, all by humans
+    assert {n: (c.human, c.machine) for n, c in detail.iterations.items()} == {1: (10, 0), 2: (292, 0)}
+    assert detail.total("human") == 302 == len(real.read_bytes().splitlines())
+    assert detail.warnings == []

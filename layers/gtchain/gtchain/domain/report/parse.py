@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 CONSOLIDATION_PREFIX = "annotations/consolidated-annotation/consolidation-response/"
+WORKER_RESPONSE_PREFIX = "annotations/worker-response/"
 ACTIVE_LEARNING_PREFIX = "activelearning/"
 TRAINING_PREFIX = "training/"
 AUTO_ANNOTATOR_FILE = "auto_annotator_output.txt"

@@ -15,6 +15,7 @@ from gtchain.domain.report.parse import (
     ITERATION_DIR,
     MODEL_FILE,
     TRAINING_PREFIX,
+    WORKER_RESPONSE_PREFIX,
     WHOLE_FILE_BYTES,
     JobDetail,
     MalformedJsonError,
@@ -56,6 +57,26 @@ class _Reader:
                 continue
             files.append((int(match.group(1)), key, info.size))
         return sorted(files)
+
+    def worker_response_objects(self) -> list[tuple[int, ObjectId]]:
+        """(iteration, datasetObjectId) of every object workers answered: the layout alone says it,
+        annotations/worker-response/iteration-<N>/<datasetObjectId>/<time>.json; nothing is read."""
+        found = set()
+        for key in self._keys(WORKER_RESPONSE_PREFIX):
+            parts = key.removeprefix(WORKER_RESPONSE_PREFIX).split("/")
+            match = ITERATION_DIR.match(parts[0]) if len(parts) == 3 and parts[2].endswith(".json") else None
+            if match is None:
+                self.detail.warnings.append(f"{key}: not iteration-<N>/<datasetObjectId>/<file>.json; skipped")
+                continue
+            found.add((int(match.group(1)), int(parts[1]) if parts[1].isdecimal() else parts[1]))
+        return sorted(found, key=lambda pair: (pair[0], str(pair[1])))
+
+    def count_answered(self) -> None:
+        """Human-labeled objects from the worker responses, for a job whose consolidation output is absent."""
+        for iteration, object_id in self.worker_response_objects():
+            if object_id not in self.human:
+                self.human.add(object_id)
+                self.detail.at(iteration).human += 1
 
     def auto_annotator_files(self) -> list[tuple[int, str]]:
         files = []
@@ -147,14 +168,18 @@ class _Reader:
 
 
 def parse_job_output(objects: StreamingObjectStore, bucket: str, prefix: str, label_attribute: str) -> JobDetail:
-    """Count each object once: human in the lowest iteration it was consolidated in, else machine.
+    """Count each object once: human in the lowest iteration it was consolidated in (or, without
+    consolidation output, answered by workers in), else machine.
 
     Files are read in iteration order (numerically: iteration-10 after iteration-9), so the first
     time an object is seen is its lowest iteration.
     """
     reader = _Reader(objects, bucket, prefix, label_attribute)
-    for iteration, key, size in reader.consolidation_files():
+    consolidated = reader.consolidation_files()
+    for iteration, key, size in consolidated:
         reader.read_human(iteration, key, size)
+    if not consolidated:
+        reader.count_answered()
     for iteration, key in reader.auto_annotator_files():
         reader.read_machine(iteration, key)
     detail = reader.detail
