@@ -1,0 +1,233 @@
+"""What the commands print: Rich tables for people; the --json output is the documents themselves."""
+
+from decimal import Decimal
+from typing import Any
+
+from rich.console import Console, Group, RenderableType
+from rich.progress_bar import ProgressBar
+from rich.table import Table
+from rich.text import Text
+
+from gtchain.domain.spec import ChainSpec
+from gtchain.entrypoints.cli.checks import ManifestCheck, Plan, SpecCheck
+from gtchain.entrypoints.cli.jobs import LiveJob
+
+STATE_STYLES = {"active": "green", "idle": "cyan", "paused": "yellow", "stopped": "red", "waiting": "magenta"}
+
+
+def usd(amount: Decimal | str | None) -> str:
+    if amount is None:
+        return "-"
+    return f"${Decimal(str(amount)):,.2f}"
+
+
+def count(value: int) -> str:
+    return f"{value:,}"
+
+
+def state_text(state: str | None) -> Text:
+    return Text(state or "-", style=STATE_STYLES.get(state or "", ""))
+
+
+def progress(job: LiveJob) -> str:
+    share = f" ({100 * job.done // job.objects}%)" if job.objects else ""
+    return f"{count(job.done)}/{count(job.objects)}{share}"
+
+
+def job_line(job: LiveJob) -> str:
+    """One line per job, for logs and pipes."""
+    label = f"round {job.round}" + (" baseline" if job.role == "baseline" else "")
+    counters = f"human {count(job.human)}, machine {count(job.machine)}" + (
+        f", failed {count(job.failed)}" if job.failed else ""
+    )
+    known = "" if job.live else " (last known)"
+    return f"{label} {job.name} {job.status}: {progress(job)} labeled; {counters}{known}"
+
+
+def transition_line(transition: dict[str, Any]) -> str:
+    parts = [str(transition.get("at", "")), str(transition.get("event", ""))]
+    if transition.get("round") is not None:
+        parts.append(f"round {transition['round']}" + (" baseline" if transition.get("role") == "baseline" else ""))
+    if transition.get("job"):
+        parts.append(str(transition["job"]))
+    if transition.get("detail"):
+        parts.append(f"- {transition['detail']}")
+    return "  ".join(parts)
+
+
+# ---- validate / submit -----------------------------------------------------------------------------------
+
+
+def findings(console: Console, spec: SpecCheck, manifests: list[ManifestCheck]) -> None:
+    for finding in spec.findings:
+        console.print(Text(str(finding), style="red"))
+    for check in manifests:
+        for finding in check.findings:
+            console.print(Text(str(finding), style="red"))
+        if check.errors > len(check.findings):
+            console.print(
+                Text(f"{check.path}: ... and {check.errors - len(check.findings)} more error(s)", style="red")
+            )
+
+
+def summary(console: Console, spec: SpecCheck, manifests: list[ManifestCheck], buckets_checked: bool) -> None:
+    if spec.spec is not None and not spec.findings:
+        console.print(Text(f"{spec.path}: ok ({describe_spec(spec.spec)})", style="green"))
+    elif spec.findings:
+        console.print(Text(f"{spec.path}: {len(spec.findings)} error(s)", style="red bold"))
+    for check in manifests:
+        if not check.checked:
+            console.print(Text(f"{check.path}: not checked: chain.json must be valid first (its task says what a "
+                               "line needs)", style="yellow"))  # fmt: skip
+        elif check.errors:
+            console.print(Text(f"{check.path}: {check.errors} error(s)", style="red bold"))
+        else:
+            sizes = " + ".join(count(size) for size in check.sizes)
+            console.print(Text(f"{check.path}: ok ({count(check.objects)} objects; rounds of {sizes})",
+                               style="green"))  # fmt: skip
+    if manifests and not buckets_checked and spec.spec is not None:
+        console.print(Text("source-ref buckets were not checked (offline): pass --bucket for each allowed bucket, "
+                           "or submit, which checks them against the stack", style="dim"))  # fmt: skip
+
+
+def describe_spec(spec: ChainSpec) -> str:
+    parts = [str(spec.task), f"{spec.rounds} round(s) per manifest", f"{spec.workforce.type} workforce"]
+    parts.append("baseline" if spec.baseline else "no baseline")
+    parts.append(f"budget {usd(spec.budget_usd)}" if spec.budget_usd is not None else "no budget")
+    if spec.state.value != "active":
+        parts.append(f"state {spec.state.value}")
+    return ", ".join(parts)
+
+
+def plan(console: Console, chain_id: str, spec: ChainSpec, the_plan: Plan) -> None:
+    table = Table(title=f"What chain {chain_id} will run", title_justify="left")
+    for column in ("round", "manifest", "part", "objects", "baseline", "worst case"):
+        table.add_column(column, justify="right" if column in ("round", "objects", "worst case") else "left")
+    for planned in the_plan.rounds:
+        table.add_row(str(planned.number), planned.manifest, planned.part, count(planned.objects),
+                      "yes" if planned.baseline else "no", usd(planned.worst_case_usd))  # fmt: skip
+    if the_plan.rounds:
+        console.print(table)
+    start = "from a model" if the_plan.model_at_start else "without a model"
+    notes = [f"The first round starts {start}; each later round starts from the latest model the chain trained"]
+    if spec.baseline:
+        notes.append("a baseline (the same part without the model) runs beside each round that starts from one")
+    if the_plan.all_human:
+        notes.append("humans label every object: Ground Truth auto-labels only rounds of 1,250 objects or more"
+                     if spec.auto_labeling else "humans label every object: autoLabeling is off")  # fmt: skip
+    console.print("; ".join(notes) + ".")
+    worst = f"Worst case (every object labeled by humans): {usd(the_plan.worst_case_usd)}"
+    if the_plan.budget_usd is None:
+        console.print(f"{worst}; no budgetUsd is set.")
+        return
+    left = the_plan.budget_usd - the_plan.spent_usd
+    line = f"{worst} against budgetUsd {usd(the_plan.budget_usd)} ({usd(the_plan.spent_usd)} spent, {usd(left)} left)"
+    if the_plan.pauses_before is None:
+        console.print(Text(f"{line}: fits.", style="green"))
+    else:
+        console.print(
+            Text(
+                f"{line}: at worst the chain pauses before round {the_plan.pauses_before} (raise "
+                "budgetUsd to go on; rounds usually cost less than their worst case)",
+                style="yellow",
+            )
+        )
+
+
+# ---- status ----------------------------------------------------------------------------------------------
+
+
+def chains_table(rows: list[dict[str, Any]]) -> Table:
+    table = Table(title_justify="left")
+    for column in ("chain", "state", "running", "progress", "spent / budget", "queued", "updated"):
+        table.add_column(column)
+    for row in rows:
+        running = row.get("running")
+        table.add_row(
+            row["chainId"], state_text(row.get("state")),
+            f"round {running['round']} {running['job']}" if running else "-",
+            f"{count(running['done'])}/{count(running['objects'])}" if running else "-",
+            f"{usd(row.get('spentUsd'))} / {usd(row.get('budgetUsd'))}", str(row.get("queuedRounds", 0)),
+            str(row.get("generatedAt") or "-"),
+        )  # fmt: skip
+    return table
+
+
+def jobs_table(jobs: list[LiveJob]) -> Table:
+    table = Table(title="Running jobs", title_justify="left")
+    for column in ("round", "role", "job", "status", "labeled", "human", "machine", "failed", ""):
+        table.add_column(column, justify="right" if column in ("labeled", "human", "machine", "failed") else "left")
+    for job in jobs:
+        bar: RenderableType = ProgressBar(total=max(job.objects, 1), completed=job.done, width=20)
+        table.add_row(str(job.round), job.role, job.name, job.status + ("" if job.live else " (last known)"),
+                      progress(job), count(job.human), count(job.machine), count(job.failed), bar)  # fmt: skip
+    return table
+
+
+def detail(status: dict[str, Any], jobs: list[LiveJob], transitions: int = 10) -> RenderableType:
+    parts: list[RenderableType] = []
+    head = Text.assemble(("chain ", "bold"), (str(status["chainId"]), "bold"), "  ", state_text(status.get("state")))
+    if status.get("reason"):
+        head.append(f"  {status['reason']}", style="yellow")
+    parts.append(head)
+    parts.append(Text(f"chain.json version {status.get('specVersion') or '-'}; status version "
+                      f"{status.get('version')} at {status.get('generatedAt')}", style="dim"))  # fmt: skip
+    for rejected in status.get("rejected", []):
+        parts.append(Text(f"rejected: {rejected['name']} (version {rejected['versionId']}) at {rejected['rejectedAt']}:"
+                          f" {rejected['reason']} - report: {rejected['errorReportKey']}", style="red"))  # fmt: skip
+    for waiting in status.get("waitingManifests", []):
+        parts.append(Text(f"waiting for chain.json: {waiting['name']} (version {waiting['versionId']})",
+                          style="magenta"))  # fmt: skip
+    if jobs:
+        parts.append(jobs_table(jobs))
+    queued = status.get("queued", [])
+    if queued:
+        table = Table(title="Queued rounds", title_justify="left")
+        for column in ("round", "manifest", "part", "objects", "attempt"):
+            table.add_column(column)
+        for entry in queued:
+            table.add_row(str(entry["round"]), entry["manifest"], entry["part"], count(int(entry["objects"])),
+                          str(entry["attempt"]))  # fmt: skip
+        parts.append(table)
+    manifests = status.get("manifests", [])
+    if manifests:
+        table = Table(title="Manifests", title_justify="left")
+        for column in ("manifest", "objects", "rounds", "done", "objects done", "skipped", "status", "results"):
+            table.add_column(column)
+        for entry in manifests:
+            table.add_row(
+                entry["name"], count(int(entry["objects"])), ",".join(str(n) for n in entry["rounds"]),
+                f"{entry['roundsCompleted']}/{len(entry['rounds'])}", count(int(entry["objectsDone"])),
+                count(int(entry.get("skippedObjects", 0))), entry["status"], entry.get("resultsUri") or "-",
+            )  # fmt: skip
+        parts.append(table)
+    money = f"spent {usd(status.get('spentUsd'))}"
+    if status.get("budgetUsd") is not None:
+        money += f" of budget {usd(status['budgetUsd'])} ({usd(status.get('budgetLeftUsd'))} left)"
+    parts.append(Text(money + f"; rounds completed: {status.get('roundsCompleted', 0)}"))
+    if status.get("latestModelArn"):
+        parts.append(Text(f"latest model: {status['latestModelArn']} (round {status.get('latestModelRound')})"))
+    shown = status.get("transitions", [])[:transitions]
+    if shown:
+        parts.append(Text("last transitions (newest first):", style="bold"))
+        parts.extend(Text("  " + transition_line(t), style="dim") for t in shown)
+    return Group(*parts)
+
+
+def errors_table(reports: list[dict[str, Any]], per_report: int) -> Table:
+    table = Table(title_justify="left", show_lines=True)
+    for column in ("rejected at", "object", "version", "errors", "current", "what is wrong"):
+        table.add_column(column)
+    for report in reports:
+        lines = []
+        for error in report.get("errors", [])[:per_report]:
+            where = ", ".join(p for p in (f"line {error['line']}" if error.get("line") else "",
+                                          f"{error['field']}" if error.get("field") else "") if p)  # fmt: skip
+            lines.append(f"{where + ': ' if where else ''}{error.get('message', '')}")
+        more = int(report.get("errorCount", 0)) - len(lines)
+        if more > 0:
+            lines.append(f"... and {more} more: {report['reportUri']}")
+        table.add_row(str(report.get("rejectedAt", "-")), str(report.get("object", "-")),
+                      str(report.get("versionId", "-")), str(report.get("errorCount", "-")),
+                      "yes" if report.get("current") else "no", "\n".join(lines))  # fmt: skip
+    return table
