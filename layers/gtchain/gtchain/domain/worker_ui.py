@@ -11,6 +11,18 @@ if TYPE_CHECKING:
     from jinja2 import Environment
 
 
+def inert(value: object) -> object:
+    """Text from chain.json as the worker template shows it: HTML-escaped, and with every brace written as a
+    character reference, so no Liquid delimiter ({{ }} {% %}) survives for Ground Truth to evaluate. The
+    browser shows the text exactly as written. Applied to every {{ }} output by the Jinja environment."""
+    from markupsafe import Markup, escape
+
+    if isinstance(value, Markup) or not isinstance(value, str):
+        return value
+    # Safe: escape() has made the text inert HTML; the replacements only add character references.
+    return Markup(str(escape(value)).replace("{", "&#123;").replace("}", "&#125;"))  # noqa: S704
+
+
 @cache
 def _environment() -> "Environment":
     """Built on first render: importing jinja2 is ~10% of a cold start (`make bench`), and start, advance and
@@ -22,6 +34,7 @@ def _environment() -> "Environment":
         autoescape=select_autoescape(default=True),
         undefined=StrictUndefined,
         keep_trailing_newline=True,
+        finalize=inert,
     )
 
 

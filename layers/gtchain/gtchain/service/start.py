@@ -7,12 +7,10 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote_plus
 
-from pydantic import ValidationError
-
 from gtchain.domain import events, names
 from gtchain.domain.manifest import Issue, ManifestScan, check_parts, scan_manifest, split_sizes
 from gtchain.domain.records import ChainRecord, ManifestRecord, RoundDraft, RoundStatus, utc_now
-from gtchain.domain.spec import ChainSpec, ChainState
+from gtchain.domain.spec import MAX_SPEC_BYTES, ChainSpec, ChainState, parse_chain_spec, spec_too_large
 from gtchain.observability import logger
 from gtchain.service.chain import kick, stop_jobs
 from gtchain.service.ports import ObjectInfo, Ports
@@ -92,36 +90,6 @@ def reject(ports: Ports, info: ObjectInfo, chain_id: str | None, issues: list[Is
     return Outcome("rejected", report_key)
 
 
-def _spec_issues(raw: bytes) -> tuple[ChainSpec | None, list[Issue]]:
-    try:
-        document = json.loads(raw)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        if isinstance(exc, json.JSONDecodeError):
-            return None, [Issue(f"not valid JSON: {exc.msg} (column {exc.colno})", exc.lineno)]
-        return None, [Issue("not UTF-8")]
-    try:
-        return ChainSpec.model_validate_json(raw), []
-    except ValidationError as exc:
-        issues = []
-        for error in exc.errors():
-            location = ".".join(str(p) for p in error["loc"])
-            issues.append(Issue(error["msg"].removeprefix("Value error, "),
-                                _line_of(raw, error["loc"], document), location or None))  # fmt: skip
-        return None, issues
-
-
-def _line_of(raw: bytes, loc: tuple[Any, ...], document: Any) -> int | None:
-    """The line of the first field named in loc, so an error says where to look in chain.json."""
-    fields = [p for p in loc if isinstance(p, str) and isinstance(document, dict)]
-    if not fields:
-        return None
-    needle = f'"{fields[-1]}"'.encode()
-    for number, line in enumerate(raw.splitlines(), start=1):
-        if needle in line:
-            return number
-    return None
-
-
 def apply_spec(ports: Ports, chain_id: str, info: ObjectInfo) -> Outcome:
     bucket = ports.settings.data_bucket
     latest = ports.objects.head(bucket, info.key)
@@ -129,7 +97,10 @@ def apply_spec(ports: Ports, chain_id: str, info: ObjectInfo) -> Outcome:
         # Events can arrive out of order: a late "stopped" must not undo the "active" uploaded after it.
         logger.info("chain.json superseded", extra={"chain_id": chain_id, "version": info.version})
         return Outcome("superseded", f"version {latest.version} is newer")
-    spec, issues = _spec_issues(ports.objects.get_bytes(bucket, info.key, info.version))
+    if info.size > MAX_SPEC_BYTES:  # the size alone rejects it: not read into memory
+        spec, issues = None, [spec_too_large(info.size)]
+    else:
+        spec, issues = parse_chain_spec(ports.objects.get_bytes(bucket, info.key, info.version))
     chain = ports.store.get_chain(chain_id)
     if spec is not None and chain is not None and (changed := spec.immutable_fields_changed(chain.spec)):
         issues = [
