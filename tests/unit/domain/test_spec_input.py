@@ -129,6 +129,8 @@ def test_chain_json_over_the_size_limit_is_rejected_unparsed() -> None:
      ("initialModelArn", "arn:aws:sagemaker:us-east-1:123456789012:model/" + "x" * 2048, "at most 2048"),
      ("instructions", {**SPEC["instructions"], "short": "x" * 10_001}, "at most 10000"),
      ("instructions", {**SPEC["instructions"], "full": "x" * 100_001}, "at most 100000"),
+     ("instructions", {**SPEC["instructions"], "keywords": ["object-detection"]}, "should match pattern"),
+     ("instructions", {**SPEC["instructions"], "keywords": ["two  spaces"]}, "should match pattern"),
      ("pricing", {"perObjectUsd": 1001}, "less than or equal to 1000"),
      ("pricing", {"perObjectUsd": -1}, "greater than or equal to 0")],
 )  # fmt: skip

@@ -44,7 +44,11 @@ class ChainState(StrEnum):
 class Instructions(_CamelModel):
     title: Annotated[str, Field(min_length=1, max_length=128)]
     description: Annotated[str, Field(min_length=1, max_length=255)]
-    keywords: Annotated[list[Annotated[str, Field(min_length=1, max_length=30)]], Field(min_length=1, max_length=5)]
+    # CreateLabelingJob's TaskKeyword: words of letters and digits, one space apart ("object-detection" fails).
+    keywords: Annotated[
+        list[Annotated[str, Field(min_length=1, max_length=30, pattern=r"^[A-Za-z0-9]+( [A-Za-z0-9]+)*$")]],
+        Field(min_length=1, max_length=5),
+    ]
     short: Annotated[str, Field(max_length=10_000)] = ""
     full: Annotated[str, Field(max_length=100_000)] = ""
 
