@@ -7,10 +7,11 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated, Any, Literal, Self, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 from pydantic.alias_generators import to_camel
 from pydantic_core import ErrorDetails
 
+from gtchain.domain.exports.formats import ExportFormat, formats_problem
 from gtchain.domain.json_input import JsonInputError, Path, key_lines, parse_json
 from gtchain.domain.manifest import Issue
 from gtchain.domain.tasks import PROFILES, TaskProfile, TaskType
@@ -105,6 +106,15 @@ class ChainSpec(_CamelModel):
     pricing: Pricing = Pricing()
     state: ChainState = ChainState.ACTIVE
     relabel: StrictFlag = False
+    exports: list[ExportFormat] = []  # docs/exports.md: written when each manifest's results are
+
+    @field_validator("exports")
+    @classmethod
+    def _exports_fit_task(cls, exports: list[ExportFormat], info: ValidationInfo) -> list[ExportFormat]:
+        task = info.data.get("task")
+        if task is not None and (problem := formats_problem(task, exports)):
+            raise ValueError(problem)
+        return exports
 
     @property
     def profile(self) -> TaskProfile:
