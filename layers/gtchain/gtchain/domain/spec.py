@@ -9,6 +9,7 @@ from typing import Annotated, Any, Literal, Self, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 from pydantic.alias_generators import to_camel
+from pydantic.functional_validators import BeforeValidator
 from pydantic_core import ErrorDetails
 
 from gtchain.domain.exports.formats import ExportFormat, formats_problem
@@ -30,6 +31,14 @@ StrictCount = Annotated[int, Field(strict=True)]
 StrictFlag = Annotated[bool, Field(strict=True)]
 # Money: bounded and at most 6 decimal places, so a price is never 1E+400 or 5,000 digits long.
 Usd = Annotated[Decimal, Field(ge=0, le=1_000_000_000, decimal_places=6)]
+
+
+def _baseline_policy(value: Any) -> Any:
+    """One message for the three forms chain.json's baseline takes, instead of one per member of the union."""
+    if isinstance(value, bool) or value == "once":
+        return value
+    shown = json.dumps(value) if isinstance(value, (str, int, float, type(None))) else "a " + type(value).__name__
+    raise ValueError(f'baseline is true, false or "once", not {shown}')
 
 
 class _CamelModel(BaseModel):
@@ -100,7 +109,8 @@ class ChainSpec(_CamelModel):
     task_availability_seconds: Annotated[StrictCount, Field(ge=60, le=864000)] = 21600
     auto_labeling: StrictFlag = True
     rounds: Annotated[StrictCount, Field(ge=1, le=20)] = 1
-    baseline: StrictFlag = False
+    # true: every round that starts from a model; "once": only the first one (domain.forecast.runs_baseline)
+    baseline: Annotated[StrictFlag | Literal["once"], BeforeValidator(_baseline_policy)] = False
     budget_usd: Annotated[Usd, Field(gt=0)] | None = None
     initial_model_arn: Annotated[str, Field(max_length=2048)] | None = None
     pricing: Pricing = Pricing()
