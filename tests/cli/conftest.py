@@ -65,7 +65,7 @@ class Cli:
     def spec_versions(self, chain: str = "birds") -> list[dict[str, Any]]:
         """Every version of chain.json, oldest first, as uploaded."""
         listed = self.cloud.s3.list_object_versions(Bucket=self.cloud.bucket, Prefix=f"chains/{chain}/chain.json")
-        versions = sorted(listed.get("Versions", []), key=lambda v: v["LastModified"])
+        versions = list(reversed(listed.get("Versions", [])))  # S3 lists a key's versions newest first
         return [
             json.loads(self.cloud.s3.get_object(Bucket=self.cloud.bucket, Key=v["Key"], VersionId=v["VersionId"])
                        ["Body"].read())
