@@ -16,6 +16,7 @@ CHAIN_RESUMED = "Chain Resumed"
 MANIFEST_REJECTED = "Manifest Rejected"
 MANIFEST_COMPLETED = "Manifest Completed"
 REPORT_READY = "Report Ready"
+EXPORT_READY = "Export Ready"
 
 JOB_STATE_CHANGE = "SageMaker Ground Truth Labeling Job State Change"
 
@@ -64,3 +65,42 @@ class RoundCompletedEvent(EventBridgeModel):
     detail_type: Literal["Round Completed"] = Field(alias="detail-type")
     source: Literal["gtchain"]
     detail: RoundEventDetail
+
+
+class _ExportModel(BaseModel):
+    model_config = ConfigDict(populate_by_name=True, alias_generator=to_camel)
+
+
+class FormatWritten(_ExportModel):
+    """One format's folder of an export (docs/exports.md)."""
+
+    format: str
+    uri: str  # the folder: s3://<bucket>/chains/<id>/exports/<manifest-name or chain>/<format>/
+    main_uri: str  # annotations.json, data.yaml, ImageSets/Main/default.txt, labels.csv or labels.jsonl
+    skipped_uri: str  # skipped.jsonl: the objects left out, with the reason
+    files: int
+    objects: int  # images (or rows) written
+    annotations: int  # boxes written (bounding boxes)
+    skipped: int
+
+
+class ExportWritten(_ExportModel):
+    uri: str  # the export's folder
+    objects: int  # labeled objects exported
+    skipped: int  # objects left out (failed, unlabeled, unreadable)
+    formats: list[FormatWritten]
+
+
+class ExportReadyDetail(_ExportModel):
+    """The detail of Export Ready: published after a manifest's results are written, when chain.json asks for
+    exports; names the manifest's export and the chain's export of every manifest so far."""
+
+    chain_id: str
+    manifest: str
+    results_uri: str
+    formats: list[str]
+    manifest_export: ExportWritten
+    chain_export: ExportWritten
+
+    def to_detail(self) -> dict[str, Any]:
+        return self.model_dump(by_alias=True, mode="json")

@@ -213,3 +213,21 @@ def job_of_summary_key(chain_id: str, key: str) -> str | None:
     if rest == key or name != REPORT_SUMMARY or not job or job == CHAIN_REPORT_DIR:
         return None
     return job
+
+
+# Exports (docs/exports.md): chains/<chain-id>/exports/<manifest-name>/<format>/ per manifest, and the chain's
+# export of every manifest so far in chains/<chain-id>/exports/chain/<format>/. Not under reports/: the reporter
+# and the reconciler list reports/ on every run, and an export can hold a file per image.
+CHAIN_EXPORT_DIR = "chain"  # never a manifest's name: those end in .manifest
+
+
+def exports_prefix(chain_id: str) -> str:
+    return f"{chain_prefix(chain_id)}exports/"
+
+
+def manifest_export_prefix(chain_id: str, manifest_name: str) -> str:
+    return f"{exports_prefix(chain_id)}{manifest_name}/"
+
+
+def chain_export_prefix(chain_id: str) -> str:
+    return f"{exports_prefix(chain_id)}{CHAIN_EXPORT_DIR}/"

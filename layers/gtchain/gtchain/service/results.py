@@ -20,6 +20,7 @@ from gtchain.domain.pricing import to_cents
 from gtchain.domain.records import ChainRecord, JobRecord, ManifestRecord, RoundRecord, RoundStatus
 from gtchain.observability import logger
 from gtchain.service.dedupe import DIGEST_SIZE, read_uri, split_digests
+from gtchain.service.exports import export_manifest_results
 from gtchain.service.job_output import OutputNotReadyError, output_manifest_location
 from gtchain.service.ports import Ports
 
@@ -68,6 +69,7 @@ def complete_ready_manifests(ports: Ports, chain_id: str) -> ResultsOutcome:
                                                                "reason": str(exc)})  # fmt: skip
             outcome.waiting.append(f"{manifest.name}: {exc}")
             continue
+        export_manifest_results(ports, chain, manifest)  # chain.json's exports, then Export Ready (service.exports)
         if store.complete_manifest(manifest, summary.uri, summary.unlabeled):
             _announce(ports, manifest, own, summary)
             outcome.completed.append(manifest.name)
