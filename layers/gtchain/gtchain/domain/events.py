@@ -55,6 +55,8 @@ class RoundEventDetail(BaseModel):
     cost_usd: str | None = None
     note: str | None = None
     reason: str | None = None
+    # Round Started: why auto-labeling cannot run in this round, or is unlikely to pay (domain.forecast.eligibility)
+    warnings: list[str] | None = None
 
     def to_detail(self) -> dict[str, Any]:
         """As published: the fields that were set, by their camelCase names."""

@@ -8,9 +8,9 @@ from decimal import Decimal
 from typing import Any
 
 from gtchain.domain import events, names
+from gtchain.domain.forecast import eligibility, runs_baseline
 from gtchain.domain.labeling_job import LabelingJob, tag_dict
 from gtchain.domain.labeling_request import build_request, job_tags, pricing_for
-from gtchain.domain.manifest import AUTO_LABELING_MIN_OBJECTS
 from gtchain.domain.pricing import to_cents
 from gtchain.domain.records import (
     TERMINAL_JOB_STATUSES,
@@ -133,11 +133,9 @@ def _prepare_claim(ports: Ports, chain: ChainRecord, queued: RoundRecord, rounds
     if selection.objects == 0:
         return queued.model_copy(update={**selected, "status": RoundStatus.COMPLETED})
     warnings = list(queued.warnings)
-    if spec.auto_labeling and selection.objects < AUTO_LABELING_MIN_OBJECTS:
-        warning = (
-            f"round {queued.number} has {selection.objects} objects: Ground Truth auto-labels only from "
-            f"{AUTO_LABELING_MIN_OBJECTS}, so every object will go to humans"
-        )
+    # Said before the round starts (its record, status.json, Round Started, the report): auto-labeling cannot run
+    # (under 1,250 objects, no algorithm) or the schedule's floor leaves too little to machines for it to pay.
+    for warning in eligibility(spec, queued.number, selection.objects, with_model=model is not None):
         logger.warning(warning, extra={"chain_id": chain.chain_id})
         if warning not in warnings:
             warnings.append(warning)
@@ -146,7 +144,14 @@ def _prepare_claim(ports: Ports, chain: ChainRecord, queued: RoundRecord, rounds
             "objects labeled elsewhere in the chain are skipped",
             extra={"chain_id": chain.chain_id, "round": queued.number, "skipped": selection.skipped},
         )
-    new_baseline = kept_baseline is None and spec.baseline and spec.auto_labeling and model is not None
+    # chain.json's baseline policy: true, false, or "once" (a baseline live or completed elsewhere in the chain
+    # is the one: a failed or stopped one does not count, so the next round with a model measures again).
+    baseline_before = any(
+        r.number != queued.number and r.baseline is not None and r.baseline.status in _KEPT_BASELINE for r in rounds
+    )
+    new_baseline = kept_baseline is None and runs_baseline(
+        spec.baseline, auto_labeling=spec.auto_labeling, with_model=model is not None, baseline_before=baseline_before
+    )
     baseline = JobRecord(name=name("baseline"), role="baseline") if new_baseline else kept_baseline
     return queued.model_copy(
         update={
@@ -354,6 +359,8 @@ def round_event_detail(
         detail.cost_usd = None if job.cost_usd is None else str(to_cents(job.cost_usd))
     if job.note:
         detail.note = job.note
+    if record.warnings and job.status in LIVE:  # said when the job starts
+        detail.warnings = list(record.warnings)
     if reason or job.failure_reason:
         detail.reason = reason or job.failure_reason
     return detail.to_detail()

@@ -12,11 +12,13 @@ from decimal import Decimal
 from typing import Any
 
 from gtchain.domain import names
+from gtchain.domain.forecast import RoundForecast
 from gtchain.domain.pricing import to_cents
 from gtchain.domain.records import ChainSnapshot, JobRecord, ManifestRecord, RoundRecord, RoundStatus, utc_now
 from gtchain.domain.spec import ChainState
 from gtchain.observability import logger
 from gtchain.service.chain import LIVE, spent_usd
+from gtchain.service.forecast import next_round_forecast
 from gtchain.service.ports import Ports
 
 TRANSITIONS_SHOWN = 10
@@ -56,9 +58,15 @@ def _round_view(record: RoundRecord) -> dict[str, Any]:
         "skippedObjects": record.skipped_objects,
         "skippedList": record.skipped_uri,
         "worstCaseUsd": _usd(record.worst_case_usd),
+        "warnings": record.warnings,  # eligibility: why auto-labeling cannot run, or is unlikely to pay
         "job": _job_view(record.job),
         "baseline": _job_view(record.baseline),
     }
+
+
+def _forecast_view(forecast: RoundForecast | None) -> dict[str, Any] | None:
+    """domain.forecast's RoundForecast as JSON: amounts as strings of cents, like every amount here."""
+    return None if forecast is None else forecast.model_dump(by_alias=True, mode="json")
 
 
 def _queued_view(record: RoundRecord) -> dict[str, Any]:
@@ -129,6 +137,7 @@ def render_status(snapshot: ChainSnapshot, generated_at: str) -> dict[str, Any]:
         "latestModelArn": chain.latest_model_arn,
         "latestModelRound": chain.latest_model_round,
         "roundsCompleted": sum(1 for r in rounds if r.status == RoundStatus.COMPLETED),
+        "nextRound": _forecast_view(next_round_forecast(chain, rounds)),  # the next queued round's forecast
         "transitions": [t.model_dump(exclude_none=True) for t in snapshot.transitions],  # newest first
     }
 
