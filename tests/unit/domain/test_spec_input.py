@@ -46,8 +46,8 @@ BAD_VALUES = {
     "rounds 2.0": ("rounds", "2.0", "valid integer, not 2.0"),
     "rounds as text": ("rounds", '"2"', 'valid integer, not "2"'),
     "maxConcurrentTasks true": ("maxConcurrentTasks", "true", "valid integer"),
-    "baseline 1": ("baseline", "1", "valid boolean, not 1"),
-    "baseline as text": ("baseline", '"yes"', "valid boolean"),
+    "baseline 1": ("baseline", "1", "not 1"),
+    "baseline as text": ("baseline", '"yes"', 'not "yes"'),
     "autoLabeling 0": ("autoLabeling", "0", "valid boolean"),
     # siblings: numbers and money out of any sensible range
     "rounds -5,000 digits": ("rounds", "-" + "1" * 5000, "out of range"),
