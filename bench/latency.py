@@ -100,8 +100,8 @@ def _advance(with_baseline: bool) -> dict[str, Any]:
     from gtchain.adapters import aws_ports, clients
     from gtchain.domain.labeling_request import TAG_ROLE, TAG_ROUND
     from local import moto_labeling
-    from tests.integration.chain.flow import advance, drop, finish_job, jobs, manifest_lines, model_arn
-    from tests.support import create_stack
+    from tests.integration.chain.flow import advance, drop, jobs, manifest_lines, model_arn
+    from tests.support import create_stack, finish_job
 
     def current_job(number: int) -> str:
         for job in jobs().values():

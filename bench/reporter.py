@@ -58,8 +58,8 @@ def setup(args: list[str]) -> dict[str, Any]:
 
     from gtchain.domain import names
     from gtchain.domain.labeling_request import job_tags
-    from tests.fixtures.job_outputs import complete_job, labeling_request, training_log_messages, write_job_output
-    from tests.support import ACCOUNT, DATA_BUCKET, REGION, create_stack
+    from tests.fixtures.job_outputs import labeling_request, training_log_messages, write_job_output
+    from tests.support import ACCOUNT, DATA_BUCKET, REGION, create_stack, finish_job
 
     objects = int(args[0])
     stack = create_stack()
@@ -85,7 +85,7 @@ def setup(args: list[str]) -> dict[str, Any]:
         now_ms = int(time.time() * 1000)
         events: list[Any] = [{"timestamp": now_ms + i, "message": m} for i, m in enumerate(messages)]
         logs.put_log_events(logGroupName="/aws/sagemaker/TrainingJobs", logStreamName=stream, logEvents=events)
-    complete_job(name, truth.counters, final_model=f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:model/{name}")
+    finish_job(name, counters=truth.counters, model=f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:model/{name}")
     settings = {k: str(v) for k, v in stack.settings.model_dump(by_alias=True).items()}
     return {"job_name": name, "bucket": DATA_BUCKET, "prefix": prefix, "objects": objects, "files": len(sizes),
             "bytes": sum(sizes), "settings": settings}  # fmt: skip

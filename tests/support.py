@@ -1,24 +1,49 @@
-"""Test support: the embedded stack (moto with the resources template.yaml creates) and the sample events."""
+"""Test support: the stack template.yaml defines, provisioned in moto the way the emulator provisions it
+(local.stack), the settings its functions get, the sample events, and moving a labeling job to its end."""
 
+import functools
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import boto3
 
 from gtchain.adapters import aws_ports
 from gtchain.config import Settings
 from gtchain.service.ports import Ports
-from local.cloud import drain_queue
+from local import moto_labeling
+from local.cloud import ACCOUNT, REGION, drain_queue
+from local.stack import Stack as ProvisionedStack
+from local.stack import provision
+from local.template import Template
 
 ROOT = Path(__file__).resolve().parent.parent
 EVENTS = ROOT / "events"
-REGION = "us-east-1"
-ACCOUNT = "123456789012"
-DATA_BUCKET = "gtchain-data-example"  # the bucket the sample events in events/ name
-TABLE = "gtchain-chains"
-ROLE_ARN = f"arn:aws:iam::{ACCOUNT}:role/gtchain-labeling"
+STACK_NAME = "gtchain-test"
+SHARED_BUCKET = "gtchain-shared-images"  # the AllowedSourceBuckets parameter: manifests may point there too
+PARAMETERS = {"AllowedSourceBuckets": SHARED_BUCKET}
+
+__all__ = ["ACCOUNT", "REGION"]  # defined once, by the emulator (local.cloud); tests import them from here
+
+
+@functools.cache
+def template() -> Template:
+    """template.yaml as CloudFormation would deploy it as stack gtchain-test (names included)."""
+    return Template(ROOT / "template.yaml", stack_name=STACK_NAME, account=ACCOUNT, region=REGION,
+                    parameters=PARAMETERS)  # fmt: skip
+
+
+@functools.cache
+def settings() -> Settings:
+    """What the chain functions read from their environment, as the template sets it."""
+    environment = template().plan().functions["StartFunction"].environment
+    return Settings.model_validate({**environment, "AWS_REGION": REGION})
+
+
+DATA_BUCKET = settings().data_bucket
+TABLE = settings().table_name
 
 
 def load_event(name: str) -> dict[str, Any]:
@@ -37,6 +62,7 @@ class LambdaContext:
 class Stack:
     """The resources template.yaml creates, as the tests see them."""
 
+    provisioned: ProvisionedStack
     settings: Settings
     events_queue_url: str  # every event gtchain publishes (source "gtchain") lands here
     notifications_queue_url: str  # every SNS notification lands here
@@ -69,33 +95,67 @@ class Stack:
         return self._drain(self.notifications_queue_url)
 
 
+def _queue(sqs: Any, name: str) -> tuple[str, str]:
+    url = sqs.create_queue(QueueName=name)["QueueUrl"]
+    return url, sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+
+
+@functools.cache
+def _session() -> boto3.Session:
+    """One session for every stack: its loader keeps the service models it read (a new session reads them
+    again, most of a provisioning's time); moto intercepts its clients' requests whenever a mock is active."""
+    return boto3.Session(region_name=REGION)
+
+
 def create_stack() -> Stack:
-    s3 = boto3.client("s3", region_name=REGION)
-    s3.create_bucket(Bucket=DATA_BUCKET)
-    s3.put_bucket_versioning(Bucket=DATA_BUCKET, VersioningConfiguration={"Status": "Enabled"})
-    boto3.client("dynamodb", region_name=REGION).create_table(
-        TableName=TABLE,
-        KeySchema=[{"AttributeName": "PK", "KeyType": "HASH"}, {"AttributeName": "SK", "KeyType": "RANGE"}],
-        AttributeDefinitions=[
-            {"AttributeName": "PK", "AttributeType": "S"},
-            {"AttributeName": "SK", "AttributeType": "S"},
-        ],
-        BillingMode="PAY_PER_REQUEST",
+    """Provision template.yaml in the active moto (as the emulator does), plus two taps the tests read: every
+    event gtchain publishes and every notification, each into a queue."""
+    session = _session()
+    provisioned = provision(template(), session)
+    sqs = session.client("sqs", region_name=REGION)
+    events_queue, events_arn = _queue(sqs, "test-published-events")
+    bridge = session.client("events", region_name=REGION)
+    bridge.put_rule(Name="test-capture-gtchain", EventPattern=json.dumps({"source": ["gtchain"]}))
+    bridge.put_targets(Rule="test-capture-gtchain", Targets=[{"Id": "q", "Arn": events_arn}])
+    notes_queue, notes_arn = _queue(sqs, "test-notifications")
+    session.client("sns", region_name=REGION).subscribe(
+        TopicArn=settings().topic_arn, Protocol="sqs", Endpoint=notes_arn, Attributes={"RawMessageDelivery": "false"}
     )
-    sqs = boto3.client("sqs", region_name=REGION)
-    events_queue = sqs.create_queue(QueueName="published-events")["QueueUrl"]
-    events_arn = sqs.get_queue_attributes(QueueUrl=events_queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-    bridge = boto3.client("events", region_name=REGION)
-    bridge.put_rule(Name="capture-gtchain", EventPattern=json.dumps({"source": ["gtchain"]}))
-    bridge.put_targets(Rule="capture-gtchain", Targets=[{"Id": "q", "Arn": events_arn}])
-    sns = boto3.client("sns", region_name=REGION)
-    topic = sns.create_topic(Name="gtchain-notifications")["TopicArn"]
-    notes_queue = sqs.create_queue(QueueName="notifications")["QueueUrl"]
-    notes_arn = sqs.get_queue_attributes(QueueUrl=notes_queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-    sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=notes_arn, Attributes={"RawMessageDelivery": "false"})
-    settings = Settings.model_validate({
-        "DATA_BUCKET": DATA_BUCKET, "TABLE_NAME": TABLE, "TOPIC_ARN": topic, "EVENT_BUS_NAME": "default",
-        "JOB_NAME_PREFIX": "gtchain", "LABELING_ROLE_ARN": ROLE_ARN, "ALLOWED_SOURCE_BUCKETS": "gtchain-shared-images",
-        "AWS_REGION": REGION,
-    })  # fmt: skip
-    return Stack(settings, events_queue, notes_queue)
+    return Stack(provisioned, settings(), events_queue, notes_queue)
+
+
+class JobWorld(Protocol):
+    """Where labeling jobs live for a test: moto (local.moto_labeling) or tests.fakes.FakeLabeling."""
+
+    def job(self, name: str) -> moto_labeling.LabelingJob: ...
+    def update_job(
+        self, name: str, *, status: str | None = None, label_counters: Mapping[str, int] | None = None,
+        output: Mapping[str, str] | None = None, failure_reason: str | None = None,
+    ) -> Any: ...  # fmt: skip
+
+
+class MotoJobs:
+    def job(self, name: str) -> moto_labeling.LabelingJob:
+        return moto_labeling.labeling_jobs(ACCOUNT, REGION)[name.lower()]
+
+    def update_job(self, name: str, **changes: Any) -> Any:
+        return moto_labeling.update_job(ACCOUNT, REGION, name, **changes)
+
+
+def finish_job(
+    name: str, status: str = "Completed", *, human: int = 0, machine: int = 0, model: str | None = None,
+    reason: str | None = None, counters: Mapping[str, int] | None = None, jobs: JobWorld | None = None,
+) -> None:  # fmt: skip
+    """Move a labeling job to its end the way Ground Truth would: counters (`human` and `machine`, or
+    `counters` as DescribeLabelingJob names them), the output manifest's URI, the final model. The job lives
+    in moto unless `jobs` says where."""
+    jobs = jobs or MotoJobs()
+    job = jobs.job(name)
+    output_path = job.request["OutputConfig"]["S3OutputPath"].rstrip("/")
+    output: dict[str, str] = {"OutputDatasetS3Uri": f"{output_path}/{name}/manifests/output/output.manifest"}
+    if model:
+        output["FinalActiveLearningModelArn"] = model
+    if counters is None:
+        counters = {"TotalLabeled": human + machine, "HumanLabeled": human, "MachineLabeled": machine,
+                    "FailedNonRetryableError": 0, "Unlabeled": 0}  # fmt: skip
+    jobs.update_job(name, status=status, failure_reason=reason, output=output, label_counters=counters)

@@ -39,23 +39,6 @@ def reconcile() -> dict[str, Any]:
     return dict(reconcile_app.lambda_handler(load_event("scheduled-reconcile.json"), LambdaContext()))
 
 
-def finish_job(
-    name: str, status: str = "Completed", *, human: int = 0, machine: int = 0, model: str | None = None,
-    reason: str | None = None,
-) -> None:  # fmt: skip
-    """Move a labeling job to its end the way Ground Truth would (counters, output, final model)."""
-    job = moto_labeling.labeling_jobs(ACCOUNT, REGION)[name.lower()]
-    output_path = job.request["OutputConfig"]["S3OutputPath"].rstrip("/")
-    output: dict[str, Any] = {"OutputDatasetS3Uri": f"{output_path}/{name}/manifests/output/output.manifest"}
-    if model:
-        output["FinalActiveLearningModelArn"] = model
-    moto_labeling.update_job(
-        ACCOUNT, REGION, name, status=status, failure_reason=reason, output=output,
-        label_counters={"TotalLabeled": human + machine, "HumanLabeled": human, "MachineLabeled": machine,
-                        "FailedNonRetryableError": 0, "Unlabeled": 0},
-    )  # fmt: skip
-
-
 def model_arn(name: str) -> str:
     return f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:model/{name}"
 

@@ -3,8 +3,8 @@
 import json
 from typing import Any
 
-from tests.integration.chain.flow import advance, drop, finish_job, jobs, manifest_lines, model_arn, reconcile
-from tests.support import DATA_BUCKET, Stack
+from tests.integration.chain.flow import advance, drop, jobs, manifest_lines, model_arn, reconcile
+from tests.support import DATA_BUCKET, Stack, finish_job
 
 
 def _body(stack: Stack, key: str) -> str:

@@ -3,8 +3,8 @@
 import json
 from typing import Any
 
-from tests.integration.chain.flow import advance, finish_job, jobs
-from tests.support import DATA_BUCKET, Stack
+from tests.integration.chain.flow import advance, jobs
+from tests.support import DATA_BUCKET, Stack, finish_job
 
 ATTRIBUTE = "category"  # tests/data/chain.json's labelAttributeName
 

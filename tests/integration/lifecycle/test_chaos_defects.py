@@ -8,9 +8,9 @@ import pytest
 
 from gtchain.service import start
 from gtchain.service.reconcile import ReconcileError, reconcile_all
-from tests.integration.chain.flow import advance, drop, finish_job, jobs, manifest_lines, model_arn, reconcile
+from tests.integration.chain.flow import advance, drop, jobs, manifest_lines, model_arn, reconcile
 from tests.integration.lifecycle.groundtruth import complete, of_type, round_job, status, write_output
-from tests.support import Stack
+from tests.support import Stack, finish_job
 
 
 def _round_two_running_with_its_baseline(stack: Stack, spec_document: dict[str, Any]) -> None:

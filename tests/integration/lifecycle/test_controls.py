@@ -10,10 +10,10 @@ from botocore.exceptions import ClientError
 from functions.start import app as start_app
 from gtchain.adapters.sagemaker import SageMakerLabeling
 from gtchain.service.chain import launch
-from tests.integration.chain.flow import advance, drop, finish_job, jobs, manifest_lines, model_arn, object_created
+from tests.integration.chain.flow import advance, drop, jobs, manifest_lines, model_arn, object_created
 from tests.integration.chain.flow import reconcile as run_reconciler
 from tests.integration.lifecycle.groundtruth import complete, of_type, round_job, status
-from tests.support import LambdaContext, Stack
+from tests.support import LambdaContext, Stack, finish_job
 
 SPEC = "chains/birds/chain.json"
 

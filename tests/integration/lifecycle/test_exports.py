@@ -10,9 +10,9 @@ from pycocotools.coco import COCO
 
 from gtchain.domain.exports import image_stem
 from gtchain.service.exports import S3ExportWriter, export_to_directory
-from tests.integration.chain.flow import advance, drop, finish_job, manifest_lines
+from tests.integration.chain.flow import advance, drop, manifest_lines
 from tests.integration.lifecycle.groundtruth import complete, input_lines, of_type, output_key, round_job, write_output
-from tests.support import DATA_BUCKET, Stack
+from tests.support import DATA_BUCKET, Stack, finish_job
 
 EXPORTS = "chains/birds/exports/"
 

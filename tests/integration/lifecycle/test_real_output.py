@@ -8,7 +8,7 @@ a job that trained no model reports `FinalActiveLearningModelArn` as "" in Descr
 import json
 from typing import Any
 
-from tests.integration.chain.flow import advance, drop, finish_job, jobs, manifest_lines
+from tests.integration.chain.flow import advance, drop, jobs, manifest_lines
 from tests.integration.lifecycle.groundtruth import (
     ATTRIBUTE,
     input_lines,
@@ -18,7 +18,7 @@ from tests.integration.lifecycle.groundtruth import (
     results,
     round_job,
 )
-from tests.support import DATA_BUCKET, Stack
+from tests.support import DATA_BUCKET, Stack, finish_job
 
 EXPIRED = "ClientError: Annotation tasks expired. The tasks were not completed within the time limit."
 

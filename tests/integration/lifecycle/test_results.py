@@ -3,7 +3,7 @@
 import json
 from typing import Any
 
-from tests.integration.chain.flow import advance, drop, finish_job, jobs, manifest_lines, model_arn, reconcile
+from tests.integration.chain.flow import advance, drop, jobs, manifest_lines, model_arn, reconcile
 from tests.integration.lifecycle.groundtruth import (
     complete,
     labeled_by,
@@ -14,7 +14,7 @@ from tests.integration.lifecycle.groundtruth import (
     status,
     write_output,
 )
-from tests.support import DATA_BUCKET, Stack
+from tests.support import DATA_BUCKET, Stack, finish_job
 
 
 def test_results_in_input_order_across_three_rounds_with_a_retried_round(

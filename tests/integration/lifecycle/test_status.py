@@ -8,9 +8,9 @@ from unittest import mock
 from gtchain.adapters.s3 import S3ObjectStore
 from gtchain.domain.spec import ChainState
 from local import moto_labeling
-from tests.integration.chain.flow import advance, drop, finish_job, manifest_lines, model_arn, reconcile
+from tests.integration.chain.flow import advance, drop, manifest_lines, model_arn, reconcile
 from tests.integration.lifecycle.groundtruth import complete, round_job, status, write_output
-from tests.support import ACCOUNT, DATA_BUCKET, REGION, Stack
+from tests.support import ACCOUNT, DATA_BUCKET, REGION, Stack, finish_job
 
 STATUS = "chains/birds/status.json"
 

@@ -18,8 +18,8 @@ from tests.fixtures.job_outputs import (
     training_log_messages,
     write_job_output,
 )
-from tests.integration.chain.flow import advance, drop, finish_job, jobs, manifest_lines
-from tests.support import DATA_BUCKET, REGION, LambdaContext, Stack, load_event
+from tests.integration.chain.flow import advance, drop, jobs, manifest_lines
+from tests.support import DATA_BUCKET, REGION, LambdaContext, Stack, finish_job, load_event
 
 
 def report_event(detail: dict[str, Any]) -> dict[str, Any]:

@@ -5,8 +5,8 @@ before it starts, why nothing will be machine-labeled."""
 import json
 from typing import Any
 
-from tests.integration.chain.flow import advance, drop, finish_job, jobs, manifest_lines, model_arn
-from tests.support import DATA_BUCKET, Stack
+from tests.integration.chain.flow import advance, drop, jobs, manifest_lines, model_arn
+from tests.support import DATA_BUCKET, Stack, finish_job
 
 
 def _role(job: Any) -> str:

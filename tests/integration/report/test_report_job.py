@@ -16,7 +16,6 @@ from tests.fixtures.job_outputs import (
     VENDOR_WORKTEAM,
     IterationPlan,
     OutputPlan,
-    complete_job,
     labeling_request,
     s3_put,
     write_job_output,
@@ -33,7 +32,7 @@ from tests.integration.report.report_flow import (
     without_generated_at,
     write_output,
 )
-from tests.support import DATA_BUCKET, REGION, LambdaContext, Stack, load_event
+from tests.support import DATA_BUCKET, REGION, LambdaContext, Stack, finish_job, load_event
 
 PNG = b"\x89PNG\r\n\x1a\n"
 
@@ -238,7 +237,7 @@ def _standalone_job(name: str, truth_plan: OutputPlan, counters: dict[str, int] 
         **labeling_request(name, "s3://team-labels/ground-truth/", **request)
     )
     truth = write_job_output(s3_put(s3, "team-labels"), f"ground-truth/{name}/", truth_plan)
-    complete_job(name, counters or truth.counters)
+    finish_job(name, counters=counters or truth.counters)
     return truth
 
 
@@ -288,7 +287,7 @@ def test_the_sample_event_is_reported_as_delivered(report_stack: Stack) -> None:
         **labeling_request(name, f"s3://{DATA_BUCKET}/chains/birds/jobs", tags=tags)
     )
     truth = write_output(name, OutputPlan((IterationPlan(650), IterationPlan(0, 600))), curves=False)
-    complete_job(name, truth.counters, final_model=event["detail"]["finalModelArn"])
+    finish_job(name, counters=truth.counters, model=event["detail"]["finalModelArn"])
 
     # When the sample event reaches the function unchanged
     result = dict(report_app.lambda_handler(event, LambdaContext()))

@@ -3,8 +3,8 @@
 from gtchain.domain.report.curves import curve_from_messages
 from gtchain.domain.report.parse import TrainingJobRef
 from gtchain.service.report.output import training_curves
+from tests.fakes import FakeLogs
 from tests.fixtures.job_outputs import training_log_messages
-from tests.unit.report.fakes import MemoryLogs
 
 
 def test_the_sample_count_and_one_value_per_epoch_are_read_as_the_notebook_reads_them() -> None:
@@ -25,7 +25,7 @@ def test_image_classification_accuracy_is_a_curve_too() -> None:
 def test_jobs_without_a_log_or_a_metric_give_a_warning_and_no_curve() -> None:
     # Given three training jobs: one logged (a stream of a job whose name extends it must not be taken),
     # one never logged, one logged nothing useful
-    logs = MemoryLogs({
+    logs = FakeLogs({
         "t4/algo-1-1764000000": training_log_messages(190, [0.2, 0.3]),
         "t40/algo-1-1764000000": training_log_messages(999, [0.9]),
         "t6/algo-1-1764000000": ["Reading default configuration"],

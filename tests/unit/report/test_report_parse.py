@@ -9,6 +9,7 @@ import pytest
 from gtchain.domain.report.parse import MalformedJsonError, iter_json_array
 from gtchain.service.report import output as parse
 from gtchain.service.report.output import parse_job_output
+from tests.fakes import FakeObjects
 from tests.fixtures.job_outputs import (
     CONSOLIDATION,
     TRUNCATED_KEEPS,
@@ -18,7 +19,6 @@ from tests.fixtures.job_outputs import (
     consolidated_entry,
     write_job_output,
 )
-from tests.unit.report.fakes import MemoryObjects
 
 BUCKET = "out"
 PREFIX = "jobs/birds-1/"
@@ -34,7 +34,7 @@ def _chunks(data: bytes, *cuts: int) -> Iterator[bytes]:
     yield data[start:]
 
 
-def _detail_as_truth(objects: MemoryObjects) -> tuple[dict[int, dict[str, int]], list[str]]:
+def _detail_as_truth(objects: FakeObjects) -> tuple[dict[int, dict[str, int]], list[str]]:
     detail = parse_job_output(objects, BUCKET, PREFIX, "category")
     rows = {
         n: {"human": c.human, "machine": c.machine, "humanBoxes": c.human_boxes, "machineBoxes": c.machine_boxes}
@@ -43,8 +43,8 @@ def _detail_as_truth(objects: MemoryObjects) -> tuple[dict[int, dict[str, int]],
     return rows, detail.warnings
 
 
-def _written(plan: OutputPlan, chunk_size: int = 4096) -> tuple[MemoryObjects, Truth]:
-    objects = MemoryObjects(chunk_size)
+def _written(plan: OutputPlan, chunk_size: int = 4096) -> tuple[FakeObjects, Truth]:
+    objects = FakeObjects(chunk_size)
     return objects, write_job_output(objects.writer(BUCKET), PREFIX, plan)
 
 
@@ -124,7 +124,7 @@ def test_a_truncated_response_file_keeps_what_precedes_the_fault_and_says_so() -
     # Iteration 1's second file held ids 10-19: only the first two survived
     assert rows == truth.iterations and rows[1]["human"] == 10 + TRUNCATED_KEEPS
     assert truth.truncated_file is not None
-    cut = objects.files[(BUCKET, PREFIX + truth.truncated_file)].rindex(b'"consolid')
+    cut = objects.body(BUCKET, PREFIX + truth.truncated_file).rindex(b'"consolid')
     assert warnings == [
         f"{truth.truncated_file}: malformed JSON (Unterminated string starting at: char {cut}); "
         f"{TRUNCATED_KEEPS} objects read before the fault were counted"
@@ -147,7 +147,7 @@ def test_an_object_labeled_by_humans_and_the_machine_counts_once_as_human() -> N
 def test_entries_and_files_out_of_place_are_named_and_skipped() -> None:
     # Given a response file with an entry lacking its id and one lacking the label, a file outside any
     # iteration folder, and an auto-annotator file with no iteration number two folders up
-    objects = MemoryObjects()
+    objects = FakeObjects()
     good = [consolidated_entry(1, 2), consolidated_entry(1, 1)]
     entries = [*good, {"consolidatedAnnotation": {"content": {}}}, {"datasetObjectId": "2", "x": 1}]
     objects.put(BUCKET, f"{PREFIX}{CONSOLIDATION}/iteration-3/2026-11-24_10:00:00.json", json.dumps(entries).encode())
@@ -190,7 +190,7 @@ REAL = Path(__file__).resolve().parents[4] / "shared" / "real-gt"
 def test_a_real_jobs_worker_responses_count_its_human_labels_per_iteration() -> None:
     # Given the real job birds-open-images-clone's output as Ground Truth laid it out: its output manifest and
     # worker responses (aws/amazon-sagemaker-examples, ic_data.tar.gz; no consolidation output is public)
-    objects = MemoryObjects()
+    objects = FakeObjects()
     prefix = "jobs/birds-open-images-clone/"
     real = REAL / "output-manifest" / "ic_birds-open-images-clone.output.manifest"
     objects.put(BUCKET, prefix + "manifests/output/output.manifest", real.read_bytes())

@@ -188,3 +188,16 @@ class ChainSnapshot:
     rounds: list[RoundRecord]
     manifests: list[ManifestRecord]
     transitions: list[Transition]  # newest first
+
+
+@dataclass(frozen=True)
+class Rejection:
+    """An upload under a chain's prefix that was rejected (its error report is in S3): status.json shows the
+    rejection of each key's latest version until a later upload of that key replaces it."""
+
+    key: str
+    version: str  # the rejected object version (the ObjectInfo version)
+    rejected_at: str
+    reason: str  # "<n> error(s); first: line 3, field x: ..."
+    report_key: str  # the error report, in the data bucket
+    errors: int
