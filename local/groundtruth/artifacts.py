@@ -9,10 +9,14 @@ from typing import Any
 
 import numpy as np
 
-from local.groundtruth.learner import Classifier, Detector
+from local.groundtruth.learner import Classifier, Detector, Segmenter
 
-Model = Classifier | Detector
-_KINDS: dict[str, type[Classifier] | type[Detector]] = {"classification": Classifier, "object-detection": Detector}
+Model = Classifier | Detector | Segmenter
+_KINDS: dict[str, type[Classifier] | type[Detector] | type[Segmenter]] = {
+    "classification": Classifier,
+    "object-detection": Detector,
+    "semantic-segmentation": Segmenter,
+}
 
 
 class ModelMismatchError(ValueError):

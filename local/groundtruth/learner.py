@@ -2,17 +2,21 @@
 
 `Classifier` is multinomial logistic regression (image and text classification). `Detector` has three
 linear heads over the same features (how many boxes, where they are, each box's class), and judges per
-object whether its boxes are likely to reach the target IoU (see `Detector._confidence`). Both report a
-validation metric per epoch (what the training logs print), give a confidence per object, and round-trip
-through `to_arrays`/`from_arrays` (the arrays are what model.tar.gz holds).
+object whether its boxes are likely to reach the target IoU (see `Detector._confidence`). `Segmenter`
+classifies each patch of an image (softmax regression on the patch's features, trained on the share of each
+class in the patch's pixels) and draws the mask by interpolating the patch probabilities to every pixel.
+All report a validation metric per epoch (what the training logs print), give a confidence per object, and
+round-trip through `to_arrays`/`from_arrays` (the arrays are what model.tar.gz holds).
 """
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
-from local.groundtruth.world import MAX_BOXES, FloatArray, IntArray
+from local.groundtruth.world import GRID, MAX_BOXES, FloatArray, IntArray
 
 EPOCHS_FROM_SCRATCH = 30
 EPOCHS_FINE_TUNE = 15
@@ -28,6 +32,12 @@ PRIOR_SAMPLES = 300
 FINE_TUNE_RATE = LEARNING_RATE / 2
 IOU_MATCH = 0.5  # a predicted box counts as a hit at IoU 0.5 (the mAP the training logs report)
 IOU_TARGET = 0.6  # Ground Truth's target for boxes: mean IoU 0.6
+# Semantic segmentation: the auto-labeled images' mean IoU over their classes, background excluded, is 0.7
+# (https://docs.aws.amazon.com/sagemaker/latest/dg/sms-automated-labeling.html, "Accuracy of Automated Labels").
+SEGMENTATION_TARGET = 0.7
+SEGMENTER_IMAGES_PER_BATCH = 8
+# A patch counts towards an image's confidence when the model gives its objects at least this probability.
+ACTIVE_PATCH = 0.2
 # Box labels are padded to this many boxes per object (workers may draw a stray box or two).
 PAD = MAX_BOXES + 2
 # The detector regresses centre, width and height as (value - offset) * scale.
@@ -61,7 +71,8 @@ class Training:
 
     samples: int
     epochs: int
-    validation: list[float] = field(default_factory=list)  # accuracy or mAP after each epoch
+    validation: list[float] = field(default_factory=list)  # accuracy, mAP or mIOU after each epoch
+    pixel_accuracy: list[float] = field(default_factory=list)  # semantic segmentation only
 
 
 def _adam(
@@ -73,19 +84,20 @@ def _adam(
     prior: FloatArray | None,
     after_epoch: Callable[[FloatArray], None],
     l2: float = L2,
+    batch_size: int = BATCH_SIZE,
 ) -> FloatArray:
-    """Mini-batch Adam with cosine decay. With a prior, the loss is a weighted mean of the data's and a
-    pull towards the prior's weights, the prior counting as PRIOR_SAMPLES objects."""
+    """Mini-batch Adam with cosine decay over n objects. With a prior, the loss is a weighted mean of the
+    data's and a pull towards the prior's weights, the prior counting as PRIOR_SAMPLES objects."""
     data_share = n / (n + PRIOR_SAMPLES) if prior is not None else 1.0
     learning_rate = FINE_TUNE_RATE if prior is not None else LEARNING_RATE
     m = np.zeros_like(weights)
     v = np.zeros_like(weights)
     step = 0
-    total = epochs * -(-n // BATCH_SIZE)
+    total = epochs * -(-n // batch_size)
     for _ in range(epochs):
         order = rng.permutation(n)
-        for start in range(0, n, BATCH_SIZE):
-            grad = data_share * gradient(weights, order[start : start + BATCH_SIZE]) + l2 * weights
+        for start in range(0, n, batch_size):
+            grad = data_share * gradient(weights, order[start : start + batch_size]) + l2 * weights
             if prior is not None:
                 grad = grad + (1 - data_share) * (weights - prior)
             step += 1
@@ -419,3 +431,134 @@ class Detector:
     def from_arrays(cls, arrays: dict[str, FloatArray]) -> "Detector":
         return cls(arrays["mean"], arrays["scale"], arrays["weights"], arrays["decoder"],
                    float(arrays["typical_residual"][0]))  # fmt: skip
+
+
+def upsample(probabilities: FloatArray, size: tuple[int, int]) -> FloatArray:
+    """(patches, classes) probabilities on the GRID -> (classes, height, width), interpolated bilinearly
+    between patch centres (held constant past the outer centres)."""
+    columns, rows = GRID
+    width, height = size
+
+    def weights(cells: int, pixels: int) -> FloatArray:
+        position = np.clip((np.arange(pixels) + 0.5) / pixels * cells - 0.5, 0, cells - 1)
+        low = np.floor(position).astype(np.int64)
+        high = np.minimum(low + 1, cells - 1)
+        result = np.zeros((pixels, cells))
+        result[np.arange(pixels), low] += 1 - (position - low)
+        result[np.arange(pixels), high] += position - low
+        return result
+
+    grid = np.moveaxis(probabilities.reshape(rows, columns, -1), 2, 0)  # (classes, rows, columns)
+    result: FloatArray = weights(rows, height) @ grid @ weights(columns, width).T
+    return result
+
+
+def first_argmax(scores: npt.NDArray[Any]) -> npt.NDArray[np.uint8]:
+    """argmax over the first axis of a (classes, height, width) stack (ties to the lower class), as uint8:
+    a loop over the few classes is much faster than numpy's strided argmax."""
+    best = scores[0].copy()
+    winner = np.zeros(best.shape, dtype=np.uint8)
+    for cls in range(1, len(scores)):
+        better = scores[cls] > best
+        winner[better] = cls
+        np.maximum(best, scores[cls], out=best)
+    return winner
+
+
+def mask_iou(predicted: npt.NDArray[np.uint8], truth: npt.NDArray[np.uint8]) -> float:
+    """Mean IoU over the classes either mask shows, background excluded; 1.0 when neither shows any."""
+    classes = (set(np.unique(predicted).tolist()) | set(np.unique(truth).tolist())) - {0}
+    if not classes:
+        return 1.0
+    scores = []
+    for cls in classes:
+        mine, theirs = predicted == cls, truth == cls
+        scores.append(float((mine & theirs).sum()) / float((mine | theirs).sum()))
+    return float(np.mean(scores))
+
+
+class Segmenter:
+    """Softmax regression per patch; an image's confidence is the mean winning probability of the patches
+    where the model sees part of an object (an image where it sees none gets 0)."""
+
+    algorithm = "semantic-segmentation"
+
+    def __init__(self, mean: FloatArray, scale: FloatArray, weights: FloatArray) -> None:
+        self.mean = mean
+        self.scale = scale
+        self.weights = weights  # (features + 1, classes), classes including BACKGROUND
+
+    @property
+    def classes(self) -> int:
+        return int(self.weights.shape[1])
+
+    @classmethod
+    def untrained(cls, classes: int, features: FloatArray) -> "Segmenter":
+        rows = features.reshape(-1, features.shape[-1])
+        mean, scale = rows.mean(axis=0), rows.std(axis=0) + 1e-9
+        return cls(mean, scale, np.zeros((features.shape[-1] + 1, classes)))
+
+    def _inputs(self, features: FloatArray) -> FloatArray:
+        n, patches, dim = features.shape
+        result: FloatArray = _with_bias(((features - self.mean) / self.scale).reshape(n * patches, dim)).reshape(
+            n, patches, dim + 1
+        )
+        return result
+
+    def probabilities(self, features: FloatArray) -> FloatArray:
+        """(n, patches, classes)."""
+        return _softmax(self._inputs(features) @ self.weights)
+
+    def confidence(self, probabilities: FloatArray) -> FloatArray:
+        active = 1.0 - probabilities[..., 0] >= ACTIVE_PATCH
+        winning = probabilities.max(axis=-1)
+        counts = active.sum(axis=1)
+        result: FloatArray = np.where(counts > 0, (winning * active).sum(axis=1) / np.maximum(counts, 1), 0.0)
+        return result
+
+    def fit(
+        self,
+        features: FloatArray,
+        labels: FloatArray,
+        validation: tuple[FloatArray, FloatArray],
+        rng: np.random.Generator,
+        fine_tune: bool,
+    ) -> Training:
+        """labels: (n, patches, classes), each patch's share of each class in the human mask."""
+        inputs = self._inputs(features)
+        val_inputs, val_targets = self._inputs(validation[0]), validation[1]
+        epochs = EPOCHS_FINE_TUNE if fine_tune else EPOCHS_FROM_SCRATCH
+        training = Training(samples=len(labels), epochs=epochs)
+
+        def gradient(weights: FloatArray, images: IntArray) -> FloatArray:
+            x = inputs[images].reshape(-1, inputs.shape[-1])
+            target = labels[images].reshape(-1, labels.shape[-1])
+            result: FloatArray = x.T @ (_softmax(x @ weights) - target) / len(x)
+            return result
+
+        def record(weights: FloatArray) -> None:
+            if not len(val_targets):
+                training.validation.append(0.0)
+                training.pixel_accuracy.append(0.0)
+                return
+            predicted = (val_inputs @ weights).argmax(axis=-1).reshape(-1)
+            truth = val_targets.argmax(axis=-1).reshape(-1)
+            scores = [
+                float(((predicted == c) & (truth == c)).sum()) / float(((predicted == c) | (truth == c)).sum())
+                for c in range(1, self.classes)
+                if ((predicted == c) | (truth == c)).any()
+            ]
+            training.validation.append(float(np.mean(scores)) if scores else 0.0)
+            training.pixel_accuracy.append(float((predicted == truth).mean()))
+
+        prior = self.weights.copy() if fine_tune else None
+        self.weights = _adam(self.weights, gradient, len(labels), epochs, rng, prior, record, L2,
+                             SEGMENTER_IMAGES_PER_BATCH)  # fmt: skip
+        return training
+
+    def to_arrays(self) -> dict[str, FloatArray]:
+        return {"mean": self.mean, "scale": self.scale, "weights": self.weights}
+
+    @classmethod
+    def from_arrays(cls, arrays: dict[str, FloatArray]) -> "Segmenter":
+        return cls(arrays["mean"], arrays["scale"], arrays["weights"])

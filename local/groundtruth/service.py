@@ -4,6 +4,10 @@ A created job is Initializing, then InProgress: it reads its input manifest and 
 InitialActiveLearningModelArn's model.tar.gz), then runs the active-learning loop one iteration at a time.
 Each iteration takes emulated time (workers label, models train) and, when it ends, writes what AWS
 writes (https://docs.aws.amazon.com/sagemaker/latest/dg/sms-data-output.html) and updates LabelCounters.
+An object whose tasks expired is failed: its output line carries `<attr>-metadata` with `failure-reason`
+and `retry-count` and no `<attr>`, and it counts in FailedNonRetryableError. The intermediate and final
+output manifests hold one line per input line: the label where there is one, the failure where the
+object failed, the input line unchanged otherwise (a stopped job's too).
 At the end the job writes its output manifest,
 registers its final model as a SageMaker model, becomes Completed and emits the state-change event.
 StopLabelingJob makes it Stopping, then Stopped; the fault knobs fail it, lose or repeat its event, or
@@ -11,7 +15,6 @@ hold its output back.
 """
 
 import json
-import math
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -25,11 +28,11 @@ from local import moto_labeling
 from local.clock import Clock, Timer, Timers
 from local.faults import Faults
 from local.groundtruth import artifacts
-from local.groundtruth.formats import ALGORITHMS, JobTask, file_stamp
-from local.groundtruth.learner import Classifier, Detector
-from local.groundtruth.loop import ALGORITHM_KITS, ActiveLearningRun, Iteration, RunConfig
-from local.groundtruth.workers import BoxAnswers, ClassAnswers
-from local.groundtruth.world import FEATURE_DIM, IMAGE_SIZES, stable_seed
+from local.groundtruth.formats import ALGORITHMS, JobTask, MaskLabel, creation_date, dumps, file_stamp, worker_time
+from local.groundtruth.learner import Classifier, Detector, Segmenter
+from local.groundtruth.loop import ALGORITHM_KITS, ActiveLearningRun, Iteration, ProbeFailedError, RunConfig
+from local.groundtruth.workers import Crowd, crowd_for
+from local.groundtruth.world import FEATURE_DIM, IMAGE_SIZES, PATCH_FEATURES, stable_seed
 
 if TYPE_CHECKING:
     from mypy_boto3_logs.type_defs import InputLogEventTypeDef
@@ -37,10 +40,6 @@ if TYPE_CHECKING:
 
 INITIALIZING = timedelta(minutes=3)
 STOPPING = timedelta(minutes=2)
-# A worker spends about this long on a task, and this many workers pick up the job's tasks at once.
-SECONDS_PER_TASK = 30
-CONCURRENT_WORKERS = 20
-TASK_PICKUP = timedelta(minutes=10)
 TRAINING = timedelta(minutes=15)
 SECONDS_PER_TRAINING_SAMPLE = 0.5
 INFERENCE = timedelta(minutes=5)
@@ -99,11 +98,14 @@ class _Job:
     run: ActiveLearningRun | None = None
     steps: Iterator[Iteration] | None = None  # the run's iterations(), one per emulated step
     pending: Timer | None = None
+    started: datetime | None = None  # when the current iteration began
     completed_iterations: int = 0
     human: int = 0
     machine: int = 0
-    # Per object once its iteration has ended: label, confidence, by a human?, iteration (0: not yet), when.
-    labeled: list[tuple[Any, float, bool, int, datetime | None]] = field(default_factory=list)
+    failed: int = 0
+    crowd: Crowd | None = None
+    # Per object once its iteration has ended: what its output line adds (a label, or a failure), or None.
+    outcome: list[dict[str, Any] | None] = field(default_factory=list)
     models: list[str] = field(default_factory=list)  # S3 URIs of every model.tar.gz, in order
     finished: bool = False
 
@@ -113,8 +115,8 @@ class _Job:
             "TotalLabeled": self.human + self.machine,
             "HumanLabeled": self.human,
             "MachineLabeled": self.machine,
-            "FailedNonRetryableError": 0,
-            "Unlabeled": total - self.human - self.machine,
+            "FailedNonRetryableError": self.failed,
+            "Unlabeled": total - self.human - self.machine - self.failed,
         }
 
 
@@ -205,6 +207,7 @@ class GroundTruth:
             initial = self._load_model(algorithms["InitialActiveLearningModelArn"], job.task)
         kit = ALGORITHM_KITS[algorithm](labels)
         identities = [str(line.get("source-ref", line.get("source", ""))) for line in job.lines]
+        job.crowd = crowd_for(human["WorkteamArn"], self.region)
         config = RunConfig(
             workers=int(human["NumberOfHumanWorkersPerDataObject"]),
             max_concurrent=int(human.get("MaxConcurrentTaskCount", 1000)),
@@ -212,10 +215,13 @@ class GroundTruth:
             initial_model=initial,
             # Not the job's name: gtchain puts a random incarnation in it, and the seed must fix the outcome.
             seed=stable_seed(str(self.seed), str(job.ordinal)),
+            time_limit=float(human["TaskTimeLimitInSeconds"]),
+            availability=float(human["TaskAvailabilityLifetimeInSeconds"]),
+            crowd=job.crowd,
         )
         job.run = ActiveLearningRun(kit, identities, config)
         job.steps = job.run.iterations()
-        job.labeled = [(None, 0.0, False, 0, None)] * len(job.lines)
+        job.outcome = [None] * len(job.lines)
         if self.faults.output_delay(job.name) > timedelta(0):
             job.output.held = []
 
@@ -233,7 +239,7 @@ class GroundTruth:
     def _read(self, uri: str) -> str:
         return self._object(uri).decode()
 
-    def _load_model(self, arn: str, task: JobTask) -> Classifier | Detector:
+    def _load_model(self, arn: str, task: JobTask) -> Classifier | Detector | Segmenter:
         name = arn.partition(":model/")[2]
         try:
             container = self.sagemaker.describe_model(ModelName=name)["PrimaryContainer"]
@@ -248,28 +254,28 @@ class GroundTruth:
 
     def _next(self, job: _Job) -> None:
         assert job.steps is not None
-        iteration = next(job.steps, None)
+        try:
+            iteration = next(job.steps, None)
+        except ProbeFailedError as failure:
+            self._finish(job, "Failed", str(failure))
+            return
         if iteration is None:
             self._complete(job)
             return
+        job.started = self.clock.now()
         job.pending = self.timers.after(
-            self._duration(job, iteration),
+            self._machine_time(iteration) + timedelta(seconds=iteration.human_seconds),
             f"{job.name}: iteration {iteration.number}",
             lambda: self._commit(job, iteration),
         )
 
     @staticmethod
-    def _duration(job: _Job, iteration: Iteration) -> timedelta:
-        """Emulated time an iteration takes: training and inference, then the workers' tasks."""
-        duration = timedelta(0)
-        if iteration.training is not None:
-            duration += TRAINING + timedelta(seconds=iteration.training.samples * SECONDS_PER_TRAINING_SAMPLE)
-            duration += INFERENCE
-        if iteration.human is not None:
-            workers = int(job.request["HumanTaskConfig"]["NumberOfHumanWorkersPerDataObject"])
-            tasks = len(iteration.human.index) * workers
-            duration += TASK_PICKUP + timedelta(seconds=math.ceil(tasks * SECONDS_PER_TASK / CONCURRENT_WORKERS))
-        return duration
+    def _machine_time(iteration: Iteration) -> timedelta:
+        """Emulated time an iteration spends training and running inference before its tasks are posted (the
+        workers' part is the batch's own: until its last answer, or until its tasks expired)."""
+        if iteration.training is None:
+            return timedelta(0)
+        return TRAINING + timedelta(seconds=iteration.training.samples * SECONDS_PER_TRAINING_SAMPLE) + INFERENCE
 
     def _commit(self, job: _Job, iteration: Iteration) -> None:
         job.pending = None
@@ -338,38 +344,36 @@ class GroundTruth:
         return {"s3Uri": line["source-ref"]} if "source-ref" in line else {"content": str(line.get("source", ""))}
 
     def _write_iteration(self, job: _Job, iteration: Iteration) -> None:
-        assert job.task is not None
+        assert job.task is not None and job.started is not None
+        task = job.task
         now = self.clock.now()
+        posted = job.started + self._machine_time(iteration)
         stamp = file_stamp(now)
         number = iteration.number
-        intermediate: list[str] = []
         if iteration.training is not None and iteration.model is not None:
             self._write_training(job, iteration, now)
         if iteration.machine is not None and len(iteration.machine.index):
             lines = []
+            folder = f"activelearning/auto-annotation/{number}/inference-output"
             for row, index in enumerate(iteration.machine.index):
-                label, confidence = iteration.machine.labels[row], float(iteration.machine.confidence[row])
-                entry = job.task.entry(label, confidence, human=False, created=now, size=self._size(job, index))
-                lines.append(f"{index} {json.dumps(entry)}")
-                job.labeled[index] = (label, confidence, False, number, now)
-                intermediate.append(json.dumps({**job.lines[index], **entry}))
+                entry = self._entry(job, iteration.machine.shown[row], int(index), False, now, folder)
+                lines.append(f"{index} {dumps(entry)}")
+                job.outcome[index] = entry
             job.machine += len(lines)
-            job.output.put(
-                f"activelearning/auto-annotation/{number}/inference-output/auto_annotator_output.txt",
-                ("\n".join(lines) + "\n").encode(),
-            )
+            job.output.put(f"{folder}/auto_annotator_output.txt", ("\n".join(lines) + "\n").encode())
         if iteration.human is not None and len(iteration.human.index):
+            human = iteration.human
             requests, responses = [], []
-            for row, index in enumerate(iteration.human.index):
+            for row, index in enumerate(human.index):
                 object_id = str(index)
-                size = self._size(job, index)
-                submitted = self._worker_answers(job, number, index, self._answers(iteration, row), now)
+                submitted = self._worker_answers(job, human.answers[row], human.assignments, row, int(index), posted)
+                last = max(posted + timedelta(seconds=float(s)) for s in human.assignments.submitted[row])
                 job.output.put(
-                    f"annotations/worker-response/iteration-{number}/{object_id}/{stamp}.json",
-                    json.dumps({"answers": submitted}).encode(),
+                    f"annotations/worker-response/iteration-{number}/{object_id}/{file_stamp(last)}.json",
+                    dumps({"answers": submitted}).encode(),
                 )
                 annotations = [
-                    {"workerId": a["workerId"], "annotationData": {"content": json.dumps(a["answerContent"])}}
+                    {"workerId": a["workerId"], "annotationData": {"content": dumps(a["answerContent"])}}
                     for a in submitted
                 ]
                 requests.append(
@@ -379,55 +383,64 @@ class GroundTruth:
                         "annotations": annotations,
                     }
                 )
-                label, confidence = iteration.human.labels[row], float(iteration.human.confidence[row])
-                entry = job.task.entry(label, confidence, human=True, created=now, size=size)
+                entry = self._entry(
+                    job, human.shown[row], int(index), True, now, "annotations/consolidated-annotation/output"
+                )
                 responses.append({"datasetObjectId": object_id, "consolidatedAnnotation": {"content": entry}})
-                job.labeled[index] = (label, confidence, True, number, now)
-                intermediate.append(json.dumps({**job.lines[index], **entry}))
-            job.human += len(iteration.human.index)
+                job.outcome[index] = entry
+            job.human += len(human.index)
             consolidated = "annotations/consolidated-annotation"
             job.output.put(
-                f"{consolidated}/consolidation-request/iteration-{number}/{stamp}.json", json.dumps(requests).encode()
+                f"{consolidated}/consolidation-request/iteration-{number}/{stamp}.json", dumps(requests).encode()
             )
             job.output.put(
-                f"{consolidated}/consolidation-response/iteration-{number}/{stamp}.json", json.dumps(responses).encode()
+                f"{consolidated}/consolidation-response/iteration-{number}/{stamp}.json", dumps(responses).encode()
             )
-        if intermediate:
-            job.output.put(
-                f"manifests/intermediate/{number}/output.manifest", ("\n".join(intermediate) + "\n").encode()
-            )
+        if iteration.failed is not None:
+            for index, retries in zip(iteration.failed.index, iteration.failed.retries, strict=True):
+                job.outcome[index] = task.failure(int(retries))
+            job.failed += len(iteration.failed.index)
+        job.output.put(f"manifests/intermediate/{number}/output.manifest", self._manifest(job))
+
+    def _entry(self, job: _Job, shown: Any, index: int, human: bool, now: datetime, folder: str) -> dict[str, Any]:
+        """An object's label attribute and metadata; a semantic segmentation label's mask goes to S3 first, as
+        <datasetObjectId>_<creation date>.png (the name a real job gives it:
+        annotations/consolidated-annotation/output/0_2020-04-21T13:48:00.091190.png). Where Ground Truth puts
+        an auto-labeled mask is not documented: here, beside auto_annotator_output.txt."""
+        assert job.task is not None
+        uri = None
+        if isinstance(shown, MaskLabel):
+            key = f"{folder}/{index}_{creation_date(now)}.png"
+            job.output.put(key, job.task.mask_png(shown.mask))
+            uri = job.output.uri(key)
+        return job.task.entry(shown, human=human, created=now, size=self._size(job, index), mask_uri=uri)
 
     def _worker_answers(
-        self, job: _Job, number: int, index: int, answers: list[Any], now: datetime
+        self, job: _Job, answers: list[Any], assignments: Any, row: int, index: int, posted: datetime
     ) -> list[dict[str, Any]]:
-        """One object's worker-response entries, as the crowd element submits them."""
-        assert job.task is not None
+        """One object's worker-response entries, as the crowd element submits them: the times the worker
+        accepted and submitted the task, the seconds spent, the worker's id, and workerMetadata only for a
+        private workforce (https://docs.aws.amazon.com/sagemaker/latest/dg/sms-data-output.html, "Worker
+        Metadata")."""
+        assert job.task is not None and job.crowd is not None
+        crowd = job.crowd
         size = self._size(job, index)
-        accepted = (now - timedelta(seconds=SECONDS_PER_TASK)).isoformat(timespec="milliseconds")
-        return [
-            {
-                "acceptanceTime": accepted,
+        entries = []
+        for slot, answer in enumerate(answers):
+            worker = int(assignments.workers[row, slot])
+            accepted = posted + timedelta(seconds=float(assignments.accepted[row, slot]))
+            spent = float(assignments.spent[row, slot])
+            entry: dict[str, Any] = {
                 "answerContent": job.task.answer(answer, size),
-                "submissionTime": now.isoformat(timespec="milliseconds"),
-                "timeSpentInSeconds": float(SECONDS_PER_TASK),
-                "workerId": self._worker_id(job, number, index, worker),
-                "workerMetadata": None,
+                "submissionTime": worker_time(accepted + timedelta(seconds=spent)),
+                "acceptanceTime": worker_time(accepted),
+                "timeSpentInSeconds": spent,
+                "workerId": crowd.ids[worker],
             }
-            for worker, answer in enumerate(answers)
-        ]
-
-    @staticmethod
-    def _answers(iteration: Iteration, row: int) -> list[Any]:
-        assert iteration.human is not None
-        answers = iteration.human.answers
-        if isinstance(answers, ClassAnswers):
-            return [int(a) for a in answers.answers[row]]
-        assert isinstance(answers, BoxAnswers)
-        return list(answers.answers[row])
-
-    def _worker_id(self, job: _Job, iteration: int, index: int, worker: int) -> str:
-        pool = stable_seed(str(self.seed), job.name, str(iteration), str(index), str(worker)) % 10**12
-        return f"public.{self.region}.A{pool:012d}"
+            if crowd.metadata[worker] is not None:
+                entry["workerMetadata"] = crowd.metadata[worker]
+            entries.append(entry)
+        return entries
 
     def _training_job_name(self, job: _Job, iteration: int) -> str:
         tag = f"{stable_seed(job.name, str(iteration)) % 16**6:06x}"
@@ -455,11 +468,14 @@ class GroundTruth:
             stamp = moment.strftime("%m/%d/%Y %H:%M:%S")
             return {"timestamp": int(moment.timestamp() * 1000), "message": f"[{stamp} INFO 140291948] {text}"}
 
+        features = PATCH_FEATURES if job.task.masks else FEATURE_DIM
         configuration = {
             "num_training_samples": str(training.samples), "epochs": str(training.epochs),
-            "mini_batch_size": "64", "feature_dim": str(FEATURE_DIM), "num_classes": str(classes),
+            "mini_batch_size": "64", "feature_dim": str(features),
+            "num_classes": str(classes + 1 if job.task.masks else classes),
         }  # fmt: skip
-        rendered = ", ".join(f"'{k}': u'{v}'" for k, v in configuration.items())
+        # As the built-in algorithms print it (Python 2 reprs: u'key': u'value').
+        rendered = ", ".join(f"u'{k}': u'{v}'" for k, v in configuration.items())
         events = [line(start, f"Final configuration: {{{rendered}}}")]
         step = (TRAINING + timedelta(seconds=training.samples * SECONDS_PER_TRAINING_SAMPLE)) / max(training.epochs, 1)
         for epoch, value in enumerate(training.validation):
@@ -468,6 +484,14 @@ class GroundTruth:
                 events.append(
                     line(moment, f"#quality_metric: host=algo-1, epoch={epoch}, validation mAP <score>=({value:.6f})")
                 )
+            elif job.task.masks:
+                # The semantic segmentation algorithm's two validation metrics, validation:mIOU and
+                # validation:pixel_accuracy (https://docs.aws.amazon.com/sagemaker/latest/dg/semantic-segmentation-tuning.html),
+                # in the object detection algorithm's "#quality_metric" line shape.
+                accuracy = training.pixel_accuracy[epoch]
+                for name, metric in (("mIOU", value), ("pixel_accuracy", accuracy)):
+                    events.append(line(moment, f"#quality_metric: host=algo-1, epoch={epoch}, "
+                                               f"validation {name} <score>=({metric:.6f})"))  # fmt: skip
             else:
                 events.append(line(moment, f"Epoch[{epoch}] Validation-accuracy={value:.6f}"))
         logs = self.session.client("logs", region_name=self.region)
@@ -477,15 +501,23 @@ class GroundTruth:
         logs.create_log_stream(logGroupName=TRAINING_LOG_GROUP, logStreamName=stream)
         logs.put_log_events(logGroupName=TRAINING_LOG_GROUP, logStreamName=stream, logEvents=events)
 
-    def _write_output_manifest(self, job: _Job) -> None:
+    def _manifest(self, job: _Job) -> bytes:
+        """One line per input line: the input plus its label, or plus its failure (and without a label
+        attribute it may have carried in), or the input unchanged."""
         assert job.task is not None
+        attribute = job.task.label_attribute
         lines = []
-        for index, (label, confidence, human, number, created) in enumerate(job.labeled):
-            if number == 0 or created is None:
-                continue
-            entry = job.task.entry(label, confidence, human=human, created=created, size=self._size(job, index))
-            lines.append(json.dumps({**job.lines[index], **entry}))
-        job.output.put("manifests/output/output.manifest", ("\n".join(lines) + "\n").encode() if lines else b"")
+        for line, outcome in zip(job.lines, job.outcome, strict=True):
+            if outcome is None:
+                lines.append(dumps(line))
+            elif attribute in outcome:
+                lines.append(dumps({**line, **outcome}))
+            else:
+                lines.append(dumps({**{k: v for k, v in line.items() if k != attribute}, **outcome}))
+        return ("\n".join(lines) + "\n").encode()
+
+    def _write_output_manifest(self, job: _Job) -> None:
+        job.output.put("manifests/output/output.manifest", self._manifest(job))
 
     def _register_model(self, job: _Job, model_uri: str) -> str:
         assert job.task is not None

@@ -1,8 +1,10 @@
 """The synthetic world behind the emulated labeling jobs: what each data object truly shows, and what a
 model can see of it.
 
-No pixels are involved. An object's truth and its features come from a hash of its identity (the
-`source-ref`, or the inline `source` of a text object), so the same object looks the same in every job.
+An object's truth and its features come from a hash of its identity (the `source-ref`, or the inline
+`source` of a text object), so the same object looks the same in every job. Only semantic segmentation has
+pixels: its images are small scenes of elliptical objects whose label masks are drawn pixel by pixel, and a
+model sees each image as a grid of patches.
 Features are a fixed linear view of the truth (the "world" of a task type and label set) plus noise: for
 boxes its scale is the object's difficulty; a difficult object to classify leans towards another class. The
 emulated workers also err more on difficult objects. A model can only learn the world from labeled objects,
@@ -37,6 +39,19 @@ NOISE_FLOOR = 0.15
 NOISE_SPAN = 1.6
 # These constants shape the world for every job alike; no job's machine fraction is set anywhere.
 IMAGE_SIZES = ((640, 480), (800, 600), (1024, 768), (500, 375), (768, 1024), (1280, 853))
+# Semantic segmentation: thumbnails (masks are drawn pixel by pixel, so small images keep the emulator fast);
+# each divides into the model's grid of GRID[0] x GRID[1] patches.
+SEGMENTATION_SIZES = ((144, 108), (128, 96), (160, 120), (192, 144), (112, 144), (128, 168))
+GRID = (16, 12)
+PATCH_FEATURES = 32
+# A patch's features: its class content seen through a fixed appearance per class, plus an appearance shift
+# shared by the whole image (lighting, camera) and noise; both grow with the image's difficulty. The shifts
+# vary along NUISANCE_RANK fixed directions that overlap the classes' appearances: a model learns which
+# parts of an appearance survive them only from many images (patches of one image all share its shift).
+APPEARANCE_GAIN = 4.0
+NUISANCE_RANK = 26
+IMAGE_SHIFT = (0.5, 2.5)
+PATCH_NOISE = (0.3, 1.3)
 _WORLD_SEED = "gtchain-local-world-1"
 
 
@@ -69,6 +84,58 @@ class BoxObjects(Observed):
     boxes: FloatArray  # (n, MAX_BOXES, 4) left, top, width, height as image fractions; zero past counts
     classes: IntArray  # (n, MAX_BOXES) class index of each box
     image_sizes: IntArray  # (n, 2) width, height in pixels
+
+
+@dataclass(frozen=True)
+class SegmentObjects(Observed):
+    """Each image: up to MAX_BOXES elliptical objects, painted in order (a later one covers an earlier one).
+    `features` is (n, patches, PATCH_FEATURES): one row per patch of the GRID, row-major from the top left
+    (float32: a job's images hold a few million of them)."""
+
+    counts: IntArray  # (n,)
+    shapes: FloatArray  # (n, MAX_BOXES, 4) centre x, centre y, radius x, radius y as image fractions
+    classes: IntArray  # (n, MAX_BOXES) class index 1..labels (0 is BACKGROUND)
+    image_sizes: IntArray  # (n, 2) width, height in pixels
+
+    def truth(self, i: int) -> npt.NDArray[np.uint8]:
+        width, height = (int(v) for v in self.image_sizes[i])
+        count = int(self.counts[i])
+        return paint(width, height, self.shapes[i, :count], self.classes[i, :count])
+
+
+def paint(width: int, height: int, shapes: FloatArray, classes: IntArray) -> npt.NDArray[np.uint8]:
+    """A (height, width) mask of class indices: each ellipse filled with its class, in order."""
+    mask = np.zeros((height, width), dtype=np.uint8)
+    x = (np.arange(width) + 0.5) / width
+    y = (np.arange(height) + 0.5) / height
+    for (cx, cy, rx, ry), cls in zip(np.asarray(shapes).tolist(), np.asarray(classes).tolist(), strict=True):
+        if rx <= 0 or ry <= 0:
+            continue
+        inside = ((x[None, :] - cx) / rx) ** 2 + ((y[:, None] - cy) / ry) ** 2 <= 1.0
+        mask[inside] = cls
+    return mask
+
+
+def _patch_ids(width: int, height: int) -> IntArray:
+    """(height, width) index of the GRID patch each pixel falls in (cached per image size)."""
+    found = _PATCH_IDS.get((width, height))
+    if found is None:
+        columns, rows = GRID
+        found = (np.arange(height) * rows // height)[:, None] * columns + (np.arange(width) * columns // width)[None, :]
+        _PATCH_IDS[(width, height)] = found
+    return found
+
+
+_PATCH_IDS: dict[tuple[int, int], IntArray] = {}
+
+
+def patch_fractions(mask: npt.NDArray[np.uint8], classes: int) -> FloatArray:
+    """(patches, classes) share of each class's pixels in each patch of the GRID."""
+    height, width = mask.shape
+    patches = GRID[0] * GRID[1]
+    counts = np.bincount((_patch_ids(width, height) * classes + mask).ravel(), minlength=patches * classes)
+    result: FloatArray = counts.reshape(patches, classes) / (width * height / patches)
+    return result
 
 
 def _difficulty(rng: np.random.Generator) -> float:
@@ -156,3 +223,44 @@ class DetectionWorld:
             latent = self._latent(int(counts[i]), boxes[i], classes[i])
             features[i] = self.view @ latent + _noise(difficulty[i]) * rng.normal(size=FEATURE_DIM)
         return BoxObjects(features, difficulty, counts, boxes, classes, sizes)
+
+
+class SegmentationWorld:
+    """Semantic segmentation: scenes like the detection world's (one to three objects per image), drawn as
+    ellipses; each class looks a fixed way (its appearance vector), so a patch's features mix the
+    appearances of the classes it shows."""
+
+    def __init__(self, labels: tuple[str, ...]) -> None:
+        self.labels = labels
+        rng = rng_for(_WORLD_SEED, "segmentation", *labels)
+        appearance = rng.normal(size=(len(labels) + 1, PATCH_FEATURES))
+        self.appearance = APPEARANCE_GAIN * appearance / np.linalg.norm(appearance, axis=1, keepdims=True)
+        self.nuisance = np.linalg.qr(rng.normal(size=(PATCH_FEATURES, NUISANCE_RANK)))[0]
+
+    def observe(self, identities: list[str]) -> SegmentObjects:
+        n = len(identities)
+        patches = GRID[0] * GRID[1]
+        classes = len(self.labels) + 1
+        features = np.empty((n, patches, PATCH_FEATURES), dtype=np.float32)
+        difficulty = np.empty(n)
+        counts = np.empty(n, dtype=np.int64)
+        shapes = np.zeros((n, MAX_BOXES, 4))
+        object_classes = np.zeros((n, MAX_BOXES), dtype=np.int64)
+        sizes = np.empty((n, 2), dtype=np.int64)
+        for i, identity in enumerate(identities):
+            rng = rng_for(_WORLD_SEED, "object", identity)
+            counts[i] = 1 + rng.choice(MAX_BOXES, p=BOX_COUNT_PRIOR)
+            sizes[i] = SEGMENTATION_SIZES[rng.integers(len(SEGMENTATION_SIZES))]
+            for k in range(counts[i]):
+                rx, ry = rng.uniform(0.08, 0.25, size=2)
+                shapes[i, k] = (rng.uniform(rx, 1 - rx), rng.uniform(ry, 1 - ry), rx, ry)
+                object_classes[i, k] = 1 + rng.integers(len(self.labels))
+            difficulty[i] = h = _difficulty(rng)
+            width, height = int(sizes[i, 0]), int(sizes[i, 1])
+            mask = paint(width, height, shapes[i, : counts[i]], object_classes[i, : counts[i]])
+            content = patch_fractions(mask, classes) @ self.appearance
+            shift = self.nuisance @ rng.normal(scale=IMAGE_SHIFT[0] + (IMAGE_SHIFT[1] - IMAGE_SHIFT[0]) * h,
+                                               size=NUISANCE_RANK)  # fmt: skip
+            noise = PATCH_NOISE[0] + (PATCH_NOISE[1] - PATCH_NOISE[0]) * h
+            features[i] = content + shift + noise * rng.normal(size=(patches, PATCH_FEATURES))
+        return SegmentObjects(features, difficulty, counts, shapes, object_classes, sizes)  # type: ignore[arg-type]

@@ -103,7 +103,8 @@ def test_a_job_moves_through_its_states_and_announces_its_end_in_aws_shape(world
     job = world.describe("birds-1")
     counters = job["LabelCounters"]
     assert job["LabelingJobStatus"] == "Completed"
-    assert counters["TotalLabeled"] == counters["HumanLabeled"] + counters["MachineLabeled"] == 1300
+    assert counters["TotalLabeled"] == counters["HumanLabeled"] + counters["MachineLabeled"]
+    assert counters["TotalLabeled"] + counters["FailedNonRetryableError"] == 1300
     assert counters["MachineLabeled"] > 0 and counters["Unlabeled"] == 0
     assert job["LastModifiedTime"] - job["CreationTime"] > timedelta(hours=1)  # emulated hours, not seconds
     (event,) = world.events()
@@ -143,10 +144,11 @@ def test_the_output_layout_is_the_one_the_notebook_reads(world: World) -> None:
     # Models: training/.../<iteration>/<dir>/<training-job>/output/model.tar.gz
     models = [k for k in keys if k.endswith("/output/model.tar.gz")]
     assert models and all(int(k.split("/")[-5]) >= 1 for k in models)
-    # The output manifest: every object, its label and metadata
+    # The output manifest: every object, its label and metadata (or, for an object that failed, its failure)
     output = world.s3.get_object(Bucket=BUCKET, Key=f"{prefix}manifests/output/output.manifest")["Body"].read()
     lines = [json.loads(line) for line in output.decode().splitlines()]
-    assert len(lines) == 1300 and all({"source-ref", "category", "category-metadata"} <= set(line) for line in lines)
+    assert len(lines) == 1300 and all({"source-ref", "category-metadata"} <= set(line) for line in lines)
+    assert sum("category" in line for line in lines) == job["LabelCounters"]["TotalLabeled"]
     assert job["LabelingJobOutput"]["OutputDatasetS3Uri"] == f"s3://{BUCKET}/{prefix}manifests/output/output.manifest"
     assert any(k.startswith(f"{prefix}manifests/intermediate/") for k in keys)
 

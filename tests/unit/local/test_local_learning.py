@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from local.groundtruth import artifacts
+from local.groundtruth.formats import PixelBoxes
 from local.groundtruth.learner import BoxLabels, Classifier, object_scores
 from local.groundtruth.loop import (
     ActiveLearningRun,
@@ -19,8 +20,13 @@ IDS = [f"s3://bucket/images/{i:05d}.jpg" for i in range(6000)]
 
 
 def schedule(run: ActiveLearningRun) -> list[tuple[str, int, int]]:
+    """(kind, objects sent to humans (labeled or failed), objects auto-labeled) per iteration."""
     return [
-        (it.kind, 0 if it.human is None else len(it.human.index), 0 if it.machine is None else len(it.machine.index))
+        (
+            it.kind,
+            (0 if it.human is None else len(it.human.index)) + (0 if it.failed is None else len(it.failed.index)),
+            0 if it.machine is None else len(it.machine.index),
+        )
         for it in run.iterations()
     ]
 
@@ -38,7 +44,7 @@ def test_a_cold_start_sends_probe_training_and_validation_batches_to_humans_firs
     assert steps[:4] == [("probe", 10, 0), ("training", 190, 0), ("validation", 200, 0), ("validation", 50, 0)]
     assert {kind for kind, _, _ in steps[4:]} == {"active-learning"}
     assert all(human <= 200 for _, human, _ in steps)
-    # And every object ends up labeled exactly once, the machine share coming from the loop
+    # And every object ends up labeled (or failed) exactly once, the machine share coming from the loop
     assert (run.labeled_by > 0).all()
     assert sum(h + m for _, h, m in steps) == 1250
     assert run.final_model is not None
@@ -104,14 +110,15 @@ def test_a_model_round_trips_through_model_tar_gz_and_refuses_another_task() -> 
 
 
 def test_consolidation_keeps_boxes_most_workers_drew() -> None:
-    bird = np.array([[0.10, 0.10, 0.30, 0.30]])
-    stray = np.array([[0.70, 0.70, 0.10, 0.10]])
+    def boxes(*drawn: tuple[int, int, int, int]) -> PixelBoxes:
+        return PixelBoxes(list(drawn), [0] * len(drawn), [0.0] * len(drawn))
+
     answers = [
-        (np.vstack([bird + 0.01, stray]), np.array([0, 0])),
-        (bird - 0.01, np.array([0])),
-        (bird, np.array([0])),
+        boxes((101, 101, 300, 300), (700, 700, 100, 100)),
+        boxes((99, 99, 300, 300)),
+        boxes((100, 100, 300, 300)),
     ]
-    boxes, classes, confidence = consolidate_boxes(answers)
-    assert boxes == pytest.approx(bird, abs=1e-9)
-    assert classes.tolist() == [0]
-    assert 0.8 < confidence <= 1.0
+    merged = consolidate_boxes(answers)
+    # The stray box one worker drew is dropped; the bird's box is the workers' average, in pixels
+    assert merged.boxes == [(100, 100, 300, 300)] and merged.classes == [0]
+    assert 0.8 < merged.confidence[0] < 1.0
