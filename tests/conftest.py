@@ -10,6 +10,7 @@ from moto import mock_aws
 
 from gtchain.adapters import forget_clients
 from local import moto_labeling
+from tests import groundtruth
 from tests.support import REGION, ROOT, Stack, create_stack
 
 
@@ -30,6 +31,7 @@ def stack(monkeypatch: pytest.MonkeyPatch) -> Iterator[Stack]:
     with mock_aws():
         forget_clients()
         created = create_stack()
+        groundtruth.use(created)
         for name, value in created.settings.model_dump(by_alias=True).items():
             monkeypatch.setenv(name, str(value))
         yield created

@@ -46,6 +46,16 @@ DATA_BUCKET = settings().data_bucket
 TABLE = settings().table_name
 
 
+def manifest_lines(count: int, *, start: int = 0, bucket: str = DATA_BUCKET) -> str:
+    """A manifest of `count` images (bird-00000.jpg, ...), one JSON line each."""
+    return "".join(json.dumps({"source-ref": f"s3://{bucket}/images/bird-{i:05d}.jpg"}) + "\n"
+                   for i in range(start, start + count))  # fmt: skip
+
+
+def model_arn(name: str) -> str:
+    return f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:model/{name}"
+
+
 def load_event(name: str) -> dict[str, Any]:
     return json.loads((EVENTS / name).read_text())
 
@@ -93,6 +103,22 @@ class Stack:
 
     def notifications(self) -> list[dict[str, Any]]:
         return self._drain(self.notifications_queue_url)
+
+    # Ground Truth's side (tests.groundtruth.Side): jobs live in moto, events go through the handlers.
+
+    def jobs(self) -> dict[str, moto_labeling.LabelingJob]:
+        return moto_labeling.labeling_jobs(ACCOUNT, REGION)
+
+    def get(self, key: str) -> bytes:
+        return bytes(self.s3.get_object(Bucket=DATA_BUCKET, Key=key)["Body"].read())
+
+    def finish_job(self, name: str, status: str = "Completed", **kwargs: Any) -> None:
+        finish_job(name, status, **kwargs)
+
+    def advance(self, job_name: str, status: str) -> dict[str, Any]:
+        from tests.integration.chain.flow import advance  # the handlers are imported only by tests that drive them
+
+        return advance(job_name, status)
 
 
 def _queue(sqs: Any, name: str) -> tuple[str, str]:

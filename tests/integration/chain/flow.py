@@ -1,13 +1,14 @@
 """Drive the handlers the way EventBridge would, from the sample events in events/."""
 
-import json
+__all__ = ["advance", "drop", "jobs", "manifest_lines", "model_arn", "object_created", "reconcile"]
+
 from typing import Any
 
 from functions.advance import app as advance_app
 from functions.reconcile import app as reconcile_app
 from functions.start import app as start_app
 from local import moto_labeling
-from tests.support import ACCOUNT, DATA_BUCKET, REGION, LambdaContext, Stack, load_event
+from tests.support import ACCOUNT, DATA_BUCKET, REGION, LambdaContext, Stack, load_event, manifest_lines, model_arn
 
 
 def object_created(key: str, version: str | None) -> dict[str, Any]:
@@ -39,14 +40,5 @@ def reconcile() -> dict[str, Any]:
     return dict(reconcile_app.lambda_handler(load_event("scheduled-reconcile.json"), LambdaContext()))
 
 
-def model_arn(name: str) -> str:
-    return f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:model/{name}"
-
-
 def jobs() -> dict[str, moto_labeling.LabelingJob]:
     return moto_labeling.labeling_jobs(ACCOUNT, REGION)
-
-
-def manifest_lines(count: int, *, start: int = 0, bucket: str = DATA_BUCKET) -> str:
-    return "".join(json.dumps({"source-ref": f"s3://{bucket}/images/bird-{i:05d}.jpg"}) + "\n"
-                   for i in range(start, start + count))  # fmt: skip

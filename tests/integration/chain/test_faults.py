@@ -1,4 +1,6 @@
-"""Faults: duplicate and concurrent events, lost events, throttling, foreign jobs, odd keys."""
+"""Faults through the handlers on moto: concurrent deliveries on threads (conditional writes racing on the
+table) and SageMaker's 5xx and throttling (the client's retries). The service's own handling of duplicate,
+lost and foreign events, odd keys and the budget runs on the fakes: tests/unit/service/test_faults.py."""
 
 import json
 import threading
@@ -12,17 +14,8 @@ from moto.sagemaker.responses import SageMakerResponse
 
 from functions.start import app as start_app
 from local import moto_labeling
-from tests.integration.chain.flow import (
-    advance,
-    drop,
-    finish_job,
-    jobs,
-    manifest_lines,
-    model_arn,
-    object_created,
-    reconcile,
-)
-from tests.support import DATA_BUCKET, LambdaContext, Stack
+from tests.integration.chain.flow import advance, drop, jobs, manifest_lines, model_arn, object_created, reconcile
+from tests.support import LambdaContext, Stack, finish_job
 
 
 def _roles(names: list[str]) -> list[str]:
@@ -99,52 +92,6 @@ def test_two_manifests_dropped_at_once_start_exactly_one_round(stack: Stack, spe
     assert sorted(r.status for r in rounds) == ["queued", "running"]
 
 
-def test_a_duplicate_manifest_event_queues_once_and_a_new_upload_is_new_work(running: Stack) -> None:
-    version = running.s3.head_object(Bucket=DATA_BUCKET, Key="chains/birds/inbox/birds.manifest")["VersionId"]
-    again = start_app.lambda_handler(object_created("chains/birds/inbox/birds.manifest", version), LambdaContext())
-    assert again["action"] == "duplicate"
-    assert len(running.ports.store.list_rounds("birds")) == 2
-
-    outcome = drop(running, "chains/birds/inbox/birds.manifest", manifest_lines(10, start=5000))
-    assert outcome["action"] == "queued"
-    assert [r.number for r in running.ports.store.list_rounds("birds")] == [1, 2, 3, 4]
-
-
-@pytest.mark.parametrize("encode", [False, True], ids=["raw key", "url-encoded key"])
-def test_keys_with_spaces_plus_and_percent_work_encoded_or_not(
-    stack: Stack, spec_document: dict[str, Any], encode: bool
-) -> None:
-    from urllib.parse import quote_plus
-
-    drop(stack, "chains/birds/chain.json", json.dumps(spec_document))
-    key = "chains/birds/inbox/my batch+1 100%.manifest"
-    event_key = "/".join(quote_plus(part) for part in key.split("/")) if encode else key
-
-    outcome = drop(stack, key, manifest_lines(10), event_key=event_key)
-
-    assert outcome["action"] == "queued"
-    [record] = stack.ports.store.list_rounds("birds")[:1]
-    assert record.manifest_name == "my batch+1 100%.manifest"
-
-
-def test_a_manifest_that_arrives_before_its_chain_json_waits_and_is_picked_up(
-    stack: Stack, spec_document: dict[str, Any]
-) -> None:
-    assert drop(stack, "chains/birds/inbox/early.manifest", manifest_lines(10))["action"] == "waiting"
-    assert jobs() == {}
-
-    outcome = drop(stack, "chains/birds/chain.json", json.dumps(spec_document))
-
-    assert "1 waiting manifest(s) picked up" in outcome["detail"]
-    assert len(jobs()) == 1
-
-
-def test_a_manifest_dropped_mid_chain_queues_behind_the_running_round(running: Stack) -> None:
-    drop(running, "chains/birds/inbox/later.manifest", manifest_lines(4, start=9000))
-    assert len(jobs()) == 1
-    assert [r.status for r in running.ports.store.list_rounds("birds")] == ["running", "queued", "queued", "queued"]
-
-
 class _FailingCreate:
     """Makes the embedded SageMaker answer CreateLabelingJob with an error for its first `times` calls."""
 
@@ -206,81 +153,3 @@ def test_throttled_create_raises_when_retries_run_out_and_the_reconciler_finishe
 
     assert repaired["launched"] and list(jobs()) == [record.job.name]
     assert stack.ports.store.list_rounds("birds")[0].status == "running"
-
-
-def test_a_lost_completed_event_is_repaired_by_the_reconciler(running: Stack) -> None:
-    first = _only_job()
-    finish_job(first, human=1250, machine=0)  # trained no model: the chain carries none, and says why
-
-    repaired = reconcile()
-
-    assert repaired["outcomes_applied"] == [first]
-    record = running.ports.store.get_round("birds", 1)
-    assert record is not None and record.job is not None and "trained no model" in (record.job.note or "")
-    [second] = [j for j in jobs().values() if j.name != first]
-    assert "InitialActiveLearningModelArn" not in second.request["LabelingJobAlgorithmsConfig"]
-    assert reconcile()["outcomes_applied"] == []
-
-
-def test_events_for_unknown_or_foreign_jobs_are_ignored(running: Stack) -> None:
-    assert advance("gtchain-nobody-000000-r1-a1", "Completed")["action"] == "ignored"
-    request = json.loads(json.dumps(jobs()[_only_job()].request))
-    request.update(LabelingJobName="someone-elses-job", Tags=[{"Key": "team", "Value": "vision"}])
-    running.sagemaker.create_labeling_job(**request)
-    moto_labeling.update_job("123456789012", "us-east-1", "someone-elses-job", status="Completed")
-    assert advance("someone-elses-job", "Completed") == {"action": "ignored", "detail": "not a gtchain job"}
-    assert running.ports.store.get_round("birds", 1).status == "running"  # type: ignore[union-attr]
-
-
-def test_a_failed_round_pauses_the_chain_and_chain_json_resumes_it_under_a_new_name(
-    running: Stack, spec_document: dict[str, Any]
-) -> None:
-    first = _only_job()
-    finish_job(first, "Failed", reason="ClientError: the manifest could not be read")
-    advance(first, "Failed")
-    chain = running.ports.store.get_chain("birds")
-    assert chain is not None and chain.state == "paused" and "could not be read" in (chain.pause_reason or "")
-    kinds = [e["detail-type"] for e in running.published()]
-    assert "Round Failed" in kinds and "Chain Paused" in kinds
-    assert any("paused" in n["Subject"] for n in running.notifications())
-
-    drop(running, "chains/birds/chain.json", json.dumps(spec_document))
-
-    retried = [j for j in jobs().values() if j.name != first]
-    assert [j.name for j in retried] == [first.replace("-a1", "-a2")]
-    assert running.ports.store.get_chain("birds").state == "active"  # type: ignore[union-attr]
-    assert "Chain Resumed" in [e["detail-type"] for e in running.published()]
-
-
-def test_a_job_name_taken_by_an_earlier_attempt_of_this_chain_counts_as_created(running: Stack) -> None:
-    record = running.ports.store.get_round("birds", 1)
-    assert record is not None and record.job is not None
-    with pytest.raises(ClientError, match="ResourceInUse"):
-        running.sagemaker.create_labeling_job(**jobs()[record.job.name].request)
-    # a second launch of the same round (e.g. the reconciler after a crash) adopts the existing job
-    from gtchain.service.chain import launch
-
-    chain = running.ports.store.get_chain("birds")
-    assert chain is not None
-    launch(
-        running.ports, chain, record.model_copy(update={"job": record.job.model_copy(update={"status": "starting"})})
-    )
-    assert len(jobs()) == 1
-
-
-def test_the_budget_pauses_the_chain_before_a_round_that_could_exceed_it(
-    stack: Stack, spec_document: dict[str, Any]
-) -> None:
-    # each round's worst case: 1,250 x (0.08 + 3 x 0.036) = $235; with its baseline, $470
-    spec_document["budgetUsd"] = 600
-    drop(stack, "chains/birds/chain.json", json.dumps(spec_document))
-    drop(stack, "chains/birds/inbox/birds.manifest", manifest_lines(2500))
-    first = _only_job()
-    finish_job(first, human=1000, machine=250, model=model_arn("r1"))  # $188 + $20 = $208 spent
-
-    advance(first, "Completed")
-
-    chain = stack.ports.store.get_chain("birds")
-    assert chain is not None and chain.state == "paused"
-    assert "could cost up to $470" in (chain.pause_reason or "") and "$208" in (chain.pause_reason or "")
-    assert len(jobs()) == 1

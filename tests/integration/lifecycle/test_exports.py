@@ -10,8 +10,8 @@ from pycocotools.coco import COCO
 
 from gtchain.domain.exports import image_stem
 from gtchain.service.exports import S3ExportWriter, export_to_directory
+from tests.groundtruth import complete, input_lines, of_type, output_key, round_job, write_output
 from tests.integration.chain.flow import advance, drop, manifest_lines
-from tests.integration.lifecycle.groundtruth import complete, input_lines, of_type, output_key, round_job, write_output
 from tests.support import DATA_BUCKET, Stack, finish_job
 
 EXPORTS = "chains/birds/exports/"

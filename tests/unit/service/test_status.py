@@ -1,33 +1,31 @@
 """status.json: derived from the table after every transition, right even when transitions race."""
 
 import json
-import threading
+from itertools import pairwise
 from typing import Any
-from unittest import mock
 
-from gtchain.adapters.s3 import S3ObjectStore
+import pytest
+
 from gtchain.domain.spec import ChainState
-from local import moto_labeling
-from tests.integration.chain.flow import advance, drop, manifest_lines, model_arn, reconcile
-from tests.integration.lifecycle.groundtruth import complete, round_job, status, write_output
-from tests.support import ACCOUNT, DATA_BUCKET, REGION, Stack, finish_job
+from tests.groundtruth import complete, round_job, status, write_output
+from tests.support import manifest_lines, model_arn
+from tests.unit.service.world import World, advance, drop, finish_job, reconcile
 
 STATUS = "chains/birds/status.json"
 
 
-def _status_writes(stack: Stack) -> int:
-    versions = stack.s3.list_object_versions(Bucket=DATA_BUCKET, Prefix=STATUS).get("Versions", [])
-    return len(versions)
+def _status_writes(world: World) -> int:
+    return len(world.versions(STATUS))
 
 
-def test_status_shows_where_the_chain_stands(stack: Stack, spec_document: dict[str, Any]) -> None:
+def test_status_shows_where_the_chain_stands(world: World, spec_document: dict[str, Any]) -> None:
     # Given the seed's chain (2 rounds, baselines, $1,000 budget) and a 20-line manifest
-    drop(stack, "chains/birds/chain.json", json.dumps(spec_document))
-    drop(stack, "chains/birds/inbox/birds.manifest", manifest_lines(20))
+    drop(world, "chains/birds/chain.json", json.dumps(spec_document))
+    drop(world, "chains/birds/inbox/birds.manifest", manifest_lines(20))
 
     # Then the status shows round 1 running, round 2 queued, the worst case committed, and the transitions
-    document = status(stack, "birds")
-    chain = stack.ports.store.get_chain("birds")
+    document = status(world, "birds")
+    chain = world.ports.store.get_chain("birds")
     assert chain is not None and document["version"] == chain.version
     assert document["state"] == "active" and document["reason"] is None
     running = document["running"]
@@ -48,12 +46,12 @@ def test_status_shows_where_the_chain_stands(stack: Stack, spec_document: dict[s
     assert all(t["at"].endswith("Z") for t in document["transitions"])
 
     # When round 1 completes with a model and the reconciler sees round 2's job progress
-    complete(stack, round_job(1), machine=4, model=model_arn("r1"))
-    moto_labeling.update_job(ACCOUNT, REGION, round_job(2), label_counters={"HumanLabeled": 3, "TotalLabeled": 3})
+    complete(world, round_job(1), machine=4, model=model_arn("r1"))
+    world.ports.labeling.update_job(round_job(2), label_counters={"HumanLabeled": 3, "TotalLabeled": 3})
     reconcile()
 
     # Then the status shows round 2 and its baseline, the last known counters, the model and the spend
-    document = status(stack, "birds")
+    document = status(world, "birds")
     running = document["running"]
     assert (running["job"]["name"], running["baseline"]["name"]) == (round_job(2), round_job(2, role="baseline"))
     assert running["job"]["labelCounters"]["human_labeled"] == 3
@@ -63,61 +61,51 @@ def test_status_shows_where_the_chain_stands(stack: Stack, spec_document: dict[s
     assert document["manifests"][0]["roundsCompleted"] == 1
 
     # When everything has finished, the chain is idle
-    complete(stack, round_job(2, role="baseline"))
-    complete(stack, round_job(2))
-    document = status(stack, "birds")
+    complete(world, round_job(2, role="baseline"))
+    complete(world, round_job(2))
+    document = status(world, "birds")
     assert document["state"] == "idle" and document["running"] is None and document["queued"] == []
     assert document["manifests"][0]["status"] == "completed"
     assert len(document["transitions"]) == 10 and document["transitions"][0]["event"] == "manifest completed"
 
 
-def test_status_is_right_when_two_transitions_race(stack: Stack, spec_document: dict[str, Any]) -> None:
+def test_status_is_right_when_two_transitions_race(
+    world: World, spec_document: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
     # Given round 2 and its baseline running
-    drop(stack, "chains/birds/chain.json", json.dumps(spec_document))
-    drop(stack, "chains/birds/inbox/birds.manifest", manifest_lines(20))
-    complete(stack, round_job(1), model=model_arn("r1"))
+    drop(world, "chains/birds/chain.json", json.dumps(spec_document))
+    drop(world, "chains/birds/inbox/birds.manifest", manifest_lines(20))
+    complete(world, round_job(1), model=model_arn("r1"))
     round2, baseline = round_job(2), round_job(2, role="baseline")
     for name in (round2, baseline):
         finish_job(name, human=10)
-        write_output(stack, name)
+        write_output(world, name)
 
     # When both complete at once and the baseline's handler renders its status before the round's transition
-    # but writes it after the round's handler has written its own (the worst interleaving for a last writer)
-    original_put = S3ObjectStore.put
-    rendered = threading.Event()
-    release = threading.Event()
+    # but writes it after the round's handler has written its own (the worst interleaving for a last writer):
+    # the round's handler runs to its end between the baseline's rendering and its write
+    writer = ["baseline"]
     writes: list[tuple[str, int]] = []
+    objects = world.ports.objects
+    original_put = objects.put
 
-    def put(self: S3ObjectStore, bucket: str, key: str, body: bytes, content_type: str) -> None:
+    def put(bucket: str, key: str, body: bytes, content_type: str = "application/octet-stream") -> None:
         if key == STATUS:
-            writes.append((threading.current_thread().name, json.loads(body)["version"]))
-            if threading.current_thread().name == "baseline" and not rendered.is_set():
-                rendered.set()
-                release.wait(timeout=60)
-        original_put(self, bucket, key, body, content_type)
+            writes.append((writer[0], json.loads(body)["version"]))
+        original_put(bucket, key, body, content_type)
 
-    errors: list[BaseException] = []
+    def the_round_completes() -> None:
+        writer[0] = "round"
+        advance(round2, "Completed")
+        writer[0] = "baseline"
 
-    def deliver(name: str) -> None:
-        try:
-            advance(name, "Completed")
-        except BaseException as exc:  # a thread's failure must fail the test
-            errors.append(exc)
-
-    with moto_labeling.serialized_requests(), mock.patch.object(S3ObjectStore, "put", put):
-        first = threading.Thread(target=deliver, args=(baseline,), name="baseline")
-        first.start()
-        assert rendered.wait(timeout=60)
-        second = threading.Thread(target=deliver, args=(round2,), name="round")
-        second.start()
-        second.join()
-        release.set()
-        first.join()
+    monkeypatch.setattr(objects, "put", put)
+    objects.before_put(STATUS, the_round_completes)
+    advance(baseline, "Completed")
 
     # Then the stale document was written last, noticed, and rendered again: the status shows both
-    assert errors == []
-    document = status(stack, "birds")
-    chain = stack.ports.store.get_chain("birds")
+    document = status(world, "birds")
+    chain = world.ports.store.get_chain("birds")
     assert chain is not None and document["version"] == chain.version
     events = [(t["event"], t.get("role")) for t in document["transitions"]]
     assert ("job completed", "round") in events and ("job completed", "baseline") in events
@@ -125,19 +113,22 @@ def test_status_is_right_when_two_transitions_race(stack: Stack, spec_document: 
     # (the baseline's handler wrote an older version after the round's handler wrote a newer one, then again)
     assert writes[0][0] == "baseline" and writes[-1] == ("baseline", chain.version)
     assert any(name == "round" and version > writes[0][1] for name, version in writes)
+    # (in the bucket: a stale version landed on a newer one, and the latest is the chain's)
+    stored = [json.loads(body)["version"] for body in world.versions(STATUS)]
+    assert any(later < earlier for earlier, later in pairwise(stored)) and stored[-1] == chain.version
 
 
 def test_the_reconciler_rewrites_a_status_left_behind_and_only_then(
-    stack: Stack, spec_document: dict[str, Any]
+    world: World, spec_document: dict[str, Any]
 ) -> None:
-    drop(stack, "chains/birds/chain.json", json.dumps(spec_document))
-    writes = _status_writes(stack)
+    drop(world, "chains/birds/chain.json", json.dumps(spec_document))
+    writes = _status_writes(world)
     reconcile()
-    assert _status_writes(stack) == writes  # up to date: not rewritten
+    assert _status_writes(world) == writes  # up to date: not rewritten
 
     # a transition whose handler ended before writing the status
-    stack.ports.store.set_state("birds", ChainState.PAUSED, "budget: test")
+    world.ports.store.set_state("birds", ChainState.PAUSED, "budget: test")
     reconcile()
 
-    document = status(stack, "birds")
+    document = status(world, "birds")
     assert (document["state"], document["reason"]) == ("paused", "budget: test")

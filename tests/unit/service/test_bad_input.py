@@ -5,9 +5,8 @@ from typing import Any
 
 import pytest
 
-from functions.start import app
-from tests.integration.chain.flow import drop, jobs, manifest_lines, object_created
-from tests.support import DATA_BUCKET, LambdaContext, Stack
+from tests.support import DATA_BUCKET, manifest_lines
+from tests.unit.service.world import World, deliver, drop, jobs
 
 GOOD = json.dumps({"source-ref": f"s3://{DATA_BUCKET}/images/ok.jpg"})
 
@@ -41,28 +40,28 @@ BAD_MANIFESTS = {
 
 
 @pytest.fixture
-def chain(stack: Stack, spec_document: dict[str, Any]) -> Stack:
-    drop(stack, "chains/birds/chain.json", json.dumps(spec_document))
-    stack.published()
-    return stack
+def chain(world: World, spec_document: dict[str, Any]) -> World:
+    drop(world, "chains/birds/chain.json", json.dumps(spec_document))
+    world.published()
+    return world
 
 
 @pytest.mark.parametrize("case", list(BAD_MANIFESTS))
-def test_a_bad_manifest_is_rejected_with_line_and_field(chain: Stack, case: str) -> None:
+def test_a_bad_manifest_is_rejected_with_line_and_field(chain: World, case: str) -> None:
     body, line, field, message = BAD_MANIFESTS[case]
     key = "chains/birds/inbox/batch 1.manifest"
 
     outcome = drop(chain, key, body)
 
     assert outcome["action"] == "rejected"
-    report = json.loads(chain.s3.get_object(Bucket=DATA_BUCKET, Key=outcome["detail"])["Body"].read())
+    report = json.loads(chain.get(outcome["detail"]))
     assert outcome["detail"].startswith("chains/birds/errors/batch%201.manifest@")
     first = report["errors"][-1] if case == "bucket outside allow-list" else report["errors"][0]
     assert message in first["message"]
     assert first.get("line") == line and first.get("field") == field
     assert report["object"] == f"s3://{DATA_BUCKET}/{key}"
     # the user's object is untouched, nothing was queued or started
-    assert chain.s3.get_object(Bucket=DATA_BUCKET, Key=key)["Body"].read().decode() == body
+    assert chain.get(key).decode() == body
     assert jobs() == {}
     assert chain.ports.store.list_rounds("birds") == []
     [rejected] = [e for e in chain.published() if e["detail-type"] == "Manifest Rejected"]
@@ -70,21 +69,21 @@ def test_a_bad_manifest_is_rejected_with_line_and_field(chain: Stack, case: str)
     assert len(chain.notifications()) == 1
 
 
-def test_a_round_over_100000_objects_is_rejected(chain: Stack, spec_document: dict[str, Any]) -> None:
+def test_a_round_over_100000_objects_is_rejected(chain: World, spec_document: dict[str, Any]) -> None:
     spec_document["rounds"] = 1
     drop(chain, "chains/birds/chain.json", json.dumps(spec_document))
     outcome = drop(chain, "chains/birds/inbox/huge.manifest", manifest_lines(100_001))
-    report = json.loads(chain.s3.get_object(Bucket=DATA_BUCKET, Key=outcome["detail"])["Body"].read())
+    report = json.loads(chain.get(outcome["detail"]))
     assert "100001 objects" in report["errors"][0]["message"] and "at most 100000" in report["errors"][0]["message"]
     assert jobs() == {}
 
 
-def test_a_duplicate_event_writes_the_report_and_notifies_once(chain: Stack) -> None:
+def test_a_duplicate_event_writes_the_report_and_notifies_once(chain: World) -> None:
     key = "chains/birds/inbox/bad.manifest"
     version = chain.put(key, "not json\n")
 
-    first = app.lambda_handler(object_created(key, version), LambdaContext())
-    second = app.lambda_handler(object_created(key, version), LambdaContext())
+    first = deliver(key, version)
+    second = deliver(key, version)
 
     assert first["action"] == "rejected" and second["action"] == "duplicate"
     assert len(chain.notifications()) == 1
@@ -116,26 +115,26 @@ BAD_SPECS: dict[str, tuple[Any, str | None, str]] = {
 
 @pytest.mark.parametrize("case", list(BAD_SPECS))
 def test_a_bad_chain_json_is_rejected_and_nothing_is_created(
-    stack: Stack, spec_document: dict[str, Any], case: str
+    world: World, spec_document: dict[str, Any], case: str
 ) -> None:
     change, field, message = BAD_SPECS[case]
     spec_document.update(change)
 
-    outcome = drop(stack, "chains/birds/chain.json", json.dumps(spec_document, indent=2))
+    outcome = drop(world, "chains/birds/chain.json", json.dumps(spec_document, indent=2))
 
     assert outcome["action"] == "rejected"
     assert outcome["detail"].startswith("chains/birds/errors/chain.json@")
-    report = json.loads(stack.s3.get_object(Bucket=DATA_BUCKET, Key=outcome["detail"])["Body"].read())
+    report = json.loads(world.get(outcome["detail"]))
     assert any(message in e["message"] and (field is None or e.get("field", "").startswith(field))
                for e in report["errors"]), report  # fmt: skip
     if field is not None:
         assert all(isinstance(e.get("line"), int) for e in report["errors"] if e.get("field") == field)
-    assert stack.ports.store.get_chain("birds") is None
+    assert world.ports.store.get_chain("birds") is None
 
 
-def test_chain_json_that_is_not_json_names_the_line(stack: Stack) -> None:
-    outcome = drop(stack, "chains/birds/chain.json", '{\n  "task": "bounding-box",\n  "labels": [Bird]\n}')
-    report = json.loads(stack.s3.get_object(Bucket=DATA_BUCKET, Key=outcome["detail"])["Body"].read())
+def test_chain_json_that_is_not_json_names_the_line(world: World) -> None:
+    outcome = drop(world, "chains/birds/chain.json", '{\n  "task": "bounding-box",\n  "labels": [Bird]\n}')
+    report = json.loads(world.get(outcome["detail"]))
     assert report["errors"][0]["line"] == 3 and "not valid JSON" in report["errors"][0]["message"]
 
 
@@ -145,11 +144,11 @@ def test_chain_json_that_is_not_json_names_the_line(stack: Stack) -> None:
      {"labelAttributeName": "boxes"}],
 )  # fmt: skip
 def test_changing_what_the_model_depends_on_is_rejected(
-    chain: Stack, spec_document: dict[str, Any], change: dict[str, Any]
+    chain: World, spec_document: dict[str, Any], change: dict[str, Any]
 ) -> None:
     spec_document.update(change)
     outcome = drop(chain, "chains/birds/chain.json", json.dumps(spec_document))
-    report = json.loads(chain.s3.get_object(Bucket=DATA_BUCKET, Key=outcome["detail"])["Body"].read())
+    report = json.loads(chain.get(outcome["detail"]))
     assert {e["field"] for e in report["errors"]} == set(change)
     assert all("cannot change" in e["message"] for e in report["errors"])
     chain_record = chain.ports.store.get_chain("birds")
@@ -159,9 +158,9 @@ def test_changing_what_the_model_depends_on_is_rejected(
 @pytest.mark.parametrize("key", ["chains/Birds!/chain.json", "chains/-birds/inbox/a.manifest",
                                  "chains/" + "b" * 33 + "/chain.json", "chains/a--b/chain.json",
                                  "chains/a/b/chain.json"])  # fmt: skip
-def test_an_invalid_chain_id_is_reported_under_rejected(stack: Stack, key: str) -> None:
-    outcome = drop(stack, key, "{}")
+def test_an_invalid_chain_id_is_reported_under_rejected(world: World, key: str) -> None:
+    outcome = drop(world, key, "{}")
     assert outcome["action"] == "rejected" and outcome["detail"].startswith("rejected/")
-    report = json.loads(stack.s3.get_object(Bucket=DATA_BUCKET, Key=outcome["detail"])["Body"].read())
+    report = json.loads(world.get(outcome["detail"]))
     assert report["errors"][0]["field"] == "chain id" and "lower-case letters" in report["errors"][0]["message"]
-    assert stack.s3.get_object(Bucket=DATA_BUCKET, Key=key)["Body"].read() == b"{}"
+    assert world.get(key) == b"{}"

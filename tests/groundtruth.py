@@ -1,17 +1,44 @@
-"""Play Ground Truth's side of a job: finish it and write its output manifest the way the service does."""
+"""Ground Truth's side of a job, alike for tests on moto (tests.support.Stack) and on the fakes
+(tests.unit.service.world.World): finish a job, write its output manifest the way the service does, and read
+back what gtchain wrote. The side in use is the one the test's fixture set (`use`), as moto's state is global."""
 
 import json
-from typing import Any
+from typing import Any, Protocol
 
-from tests.integration.chain.flow import advance, jobs
-from tests.support import DATA_BUCKET, Stack, finish_job
+from local import moto_labeling
+from tests.support import DATA_BUCKET
 
 ATTRIBUTE = "category"  # tests/data/chain.json's labelAttributeName
 
 
-def input_lines(stack: Stack, job_name: str) -> list[dict[str, Any]]:
-    uri = jobs()[job_name.lower()].request["InputConfig"]["DataSource"]["S3DataSource"]["ManifestS3Uri"]
-    body = stack.s3.get_object(Bucket=DATA_BUCKET, Key=uri.removeprefix(f"s3://{DATA_BUCKET}/"))["Body"].read()
+class Side(Protocol):
+    def jobs(self) -> dict[str, moto_labeling.LabelingJob]: ...  # by lower-cased name, in creation order
+    def put(self, key: str, body: str | bytes) -> str: ...  # returns the version id
+    def get(self, key: str) -> bytes: ...
+    def finish_job(self, name: str, status: str = "Completed", **kwargs: Any) -> None: ...
+    def advance(self, job_name: str, status: str) -> dict[str, Any]: ...
+
+
+_sides: list[Side] = []
+
+
+def use(side: Side) -> None:
+    _sides[:] = [side]
+
+
+def current() -> Side:
+    if not _sides:
+        raise RuntimeError("no Ground Truth side in use: take the stack or world fixture")
+    return _sides[0]
+
+
+def jobs() -> dict[str, moto_labeling.LabelingJob]:
+    return current().jobs()
+
+
+def input_lines(side: Side, job_name: str) -> list[dict[str, Any]]:
+    uri = side.jobs()[job_name.lower()].request["InputConfig"]["DataSource"]["S3DataSource"]["ManifestS3Uri"]
+    body = side.get(uri.removeprefix(f"s3://{DATA_BUCKET}/"))
     return [json.loads(line) for line in body.decode().splitlines()]
 
 
@@ -35,26 +62,26 @@ def label(job_name: str, index: int, human: bool) -> dict[str, Any]:
     }
 
 
-def write_output(stack: Stack, job_name: str, *, machine: int = 0) -> None:
+def write_output(side: Side, job_name: str, *, machine: int = 0) -> None:
     """The output manifest, in reverse order (Ground Truth does not promise input order); the last `machine`
     objects are machine-labeled."""
-    lines = input_lines(stack, job_name)
+    lines = input_lines(side, job_name)
     out = []
     for index, obj in enumerate(lines):
         out.append({**obj, **label(job_name, index, human=index < len(lines) - machine)})
     body = "".join(json.dumps(obj) + "\n" for obj in reversed(out))
-    stack.put(output_key(job_name), body)
+    side.put(output_key(job_name), body)
 
 
 def complete(
-    stack: Stack, job_name: str, *, machine: int = 0, model: str | None = None, output: bool = True
+    side: Side, job_name: str, *, machine: int = 0, model: str | None = None, output: bool = True
 ) -> dict[str, Any]:
     """Finish a job as Completed (counters from its input), write its output, deliver the event."""
-    objects = len(input_lines(stack, job_name))
-    finish_job(job_name, human=objects - machine, machine=machine, model=model)
+    objects = len(input_lines(side, job_name))
+    side.finish_job(job_name, human=objects - machine, machine=machine, model=model)
     if output:
-        write_output(stack, job_name, machine=machine)
-    return advance(job_name, "Completed")
+        write_output(side, job_name, machine=machine)
+    return side.advance(job_name, "Completed")
 
 
 def round_job(round_number: int, attempt: int = 1, role: str = "round") -> str:
@@ -64,15 +91,13 @@ def round_job(round_number: int, attempt: int = 1, role: str = "round") -> str:
     return name
 
 
-def results(stack: Stack, chain_id: str, manifest: str) -> list[dict[str, Any]]:
-    key = f"chains/{chain_id}/results/{manifest}"
-    body = stack.s3.get_object(Bucket=DATA_BUCKET, Key=key)["Body"].read().decode()
+def results(side: Side, chain_id: str, manifest: str) -> list[dict[str, Any]]:
+    body = side.get(f"chains/{chain_id}/results/{manifest}").decode()
     return [json.loads(line) for line in body.splitlines()]
 
 
-def status(stack: Stack, chain_id: str) -> dict[str, Any]:
-    body = stack.s3.get_object(Bucket=DATA_BUCKET, Key=f"chains/{chain_id}/status.json")["Body"].read()
-    document: dict[str, Any] = json.loads(body)
+def status(side: Side, chain_id: str) -> dict[str, Any]:
+    document: dict[str, Any] = json.loads(side.get(f"chains/{chain_id}/status.json"))
     return document
 
 
