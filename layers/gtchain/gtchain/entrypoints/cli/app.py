@@ -31,7 +31,7 @@ from gtchain.domain.spec import parse_chain_spec
 from gtchain.entrypoints.cli import checks, control, jobs, views
 from gtchain.entrypoints.cli.bucket import DataBucket, WriteConflictError, check_chain_id, no_such_chain
 from gtchain.entrypoints.cli.errors import CliError, Exit, translate
-from gtchain.entrypoints.cli.target import Target, aws_session, choose, find_local_config, resolve
+from gtchain.entrypoints.cli.target import Target, aws_session, choose, resolve
 from gtchain.entrypoints.cli.watch import watch as watch_chain
 
 PROG = "gtchain"
@@ -196,6 +196,12 @@ def _print_json(document: Any) -> None:
     sys.stdout.write(json.dumps(document, indent=2, ensure_ascii=False) + "\n")
 
 
+_WAIT = Annotated[bool, typer.Option("--wait/--no-wait", help="Wait until status.json shows the new state.")]
+_TIMEOUT = Annotated[float, typer.Option("--timeout", metavar="SECONDS", help="How long to wait (exit 8).")]
+_INTERVAL = Annotated[float, typer.Option("--interval", metavar="SECONDS", help="Poll period.")]
+_CHAIN = Annotated[str, typer.Argument(metavar="CHAIN", help="The chain id.")]
+
+
 # ---- validate --------------------------------------------------------------------------------------------
 
 
@@ -265,7 +271,9 @@ def validate(
 @app.command()
 def submit(
     ctx: typer.Context,
-    chain: Annotated[str, typer.Argument(help="The chain id: 1-32 lower-case letters, digits, single hyphens.")],
+    chain: Annotated[
+        str, typer.Argument(metavar="CHAIN", help="The chain id: 1-32 lower-case letters, digits, single hyphens.")
+    ],
     spec: Annotated[Path, typer.Option("--spec", metavar="CHAIN_JSON", help="The chain's chain.json.")],
     manifests: Annotated[
         list[Path] | None,
@@ -421,6 +429,8 @@ def status(
     """Where a chain stands (running jobs with live LabelCounters, queued rounds, manifests, rejected uploads,
     manifests waiting for chain.json, the latest model, the last transitions), or every chain in one line each."""
     state = _state(ctx)
+    if chain is not None:
+        check_chain_id(chain)
     bucket = state.bucket()
     sagemaker = state.target().sagemaker
     if chain is None:
@@ -463,7 +473,7 @@ def status(
 @app.command()
 def watch(
     ctx: typer.Context,
-    chain: Annotated[str, typer.Argument(help="The chain id.")],
+    chain: _CHAIN,
     interval: Annotated[float, typer.Option("--interval", metavar="SECONDS", help="Poll period.")] = 5.0,
     timeout: Annotated[
         float | None,
@@ -475,6 +485,7 @@ def watch(
     """Live progress per running job and each transition as it happens; returns when the chain is idle with
     every manifest's results written (exit 0), or paused or stopped (exit 9)."""
     state = _state(ctx)
+    check_chain_id(chain)
     code = watch_chain(state.bucket(), state.target().sagemaker, chain, state.out, interval=interval, timeout=timeout)
     if code != Exit.OK:
         _exit(code)
@@ -513,12 +524,6 @@ def _control(
             )
     if not control.matches(wanted, status.get("state")):
         _exit(Exit.HALTED)
-
-
-_WAIT = Annotated[bool, typer.Option("--wait/--no-wait", help="Wait until status.json shows the new state.")]
-_TIMEOUT = Annotated[float, typer.Option("--timeout", metavar="SECONDS", help="How long to wait (exit 8).")]
-_INTERVAL = Annotated[float, typer.Option("--interval", metavar="SECONDS", help="Poll period.")]
-_CHAIN = Annotated[str, typer.Argument(help="The chain id.")]
 
 
 @app.command()
@@ -571,6 +576,7 @@ def results(
 ) -> None:
     """Download the labels: one line per input line, in the input's order, with the label attributes."""
     state = _state(ctx)
+    check_chain_id(chain)
     bucket = state.bucket()
     document = bucket.require_status(chain)
     manifests = {m["name"]: m for m in document.get("manifests", [])}  # the latest version of each name last
@@ -621,8 +627,8 @@ def errors(
     """The uploads gtchain rejected (newest first), with what is wrong: line, field, message. "current" marks
     those still standing (the key's latest version; status.json shows them too)."""
     state = _state(ctx)
-    bucket = state.bucket()
     check_chain_id(chain)
+    bucket = state.bucket()
     document = bucket.status(chain)
     if document is None and not bucket.has_anything(chain):
         raise no_such_chain(chain, bucket)
@@ -744,6 +750,7 @@ def _optional_target(state: State) -> Target | None:
 
 
 def _download_report(state: State, chain: str, directory: Path, open_it: bool) -> None:
+    check_chain_id(chain)
     bucket = state.bucket()
     bucket.require_status(chain)
     prefix = names.reports_prefix(chain)
@@ -794,14 +801,14 @@ def _checkouts() -> list[Path]:
     return [here, *here.parents, package_root]
 
 
-@app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+@app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True, "help_option_names": []})
 def local(ctx: typer.Context) -> None:
     """Run the local endpoint (the embedded stack behind one HTTP endpoint, as `make local`); its own options
     follow (for example `gtchain local --port 4567`; `gtchain local --help` shows them)."""
     module = _local_module("endpoint")
-    code = module.main(list(ctx.args))
-    if code:
-        _exit(Exit(code) if code in Exit._value2member_map_ else Exit.SOFTWARE)
+    code = int(module.main(list(ctx.args)))
+    if code:  # the endpoint's own exit codes (docs/cli.md): 1 the stack could not start, 2 bad arguments, 3 the
+        raise typer.Exit(code)  # address cannot be bound
 
 
 @app.command()
@@ -829,17 +836,26 @@ def invoke(
 
         result = invoke_deployed(target, function, event, state.err)
     else:
-        config = find_local_config() if not (state.stack or state.local) else _local_config_path()
-        result = _local_module("invoke").invoke(function, event, config)
+        result = _invoke_local(target, function, event)
     if result is not None:
         _print_json(result)
 
 
-def _local_config_path() -> Path:
-    path = os.environ.get("GTCHAIN_LOCAL", "")
-    if path and Path(path).is_file():
-        return Path(path)
-    return find_local_config()
+# local.invoke's exit codes, as the CLI's: a bad function or event is a usage error, a sample that could not be
+# staged in time a timeout.
+_LOCAL_INVOKE_EXITS = {2: Exit.USAGE, 3: Exit.USAGE, 4: Exit.UNREACHABLE, 5: Exit.TIMEOUT}
+
+
+def _invoke_local(target: Target, function: str, event: Path) -> Any:
+    module = _local_module("invoke")
+    assert target.config_path is not None
+    try:
+        return module.invoke(function, event, module.load_config(target.config_path))
+    except module.FunctionError as exc:  # the handler raised: Lambda's error document, as `aws lambda invoke`
+        _print_json(exc.payload)
+        raise CliError(f"{function} raised: {exc}", Exit.INVALID) from None
+    except module.InvokeError as exc:
+        raise CliError(str(exc), _LOCAL_INVOKE_EXITS.get(exc.exit_code, Exit.SOFTWARE)) from None
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -47,6 +47,7 @@ class Target:
     endpoint: str | None = None
     functions: dict[str, str] = field(default_factory=dict)  # logical id (StartFunction) -> function name
     allowed_buckets: frozenset[str] = frozenset()
+    config_path: Path | None = None  # the local endpoint's local.json
 
     @property
     def _config(self) -> Config:
@@ -194,5 +195,5 @@ def from_local(path: Path) -> Target:
         kind="local", label=f"local endpoint {config['endpoint']}", session=session, region=str(config["region"]),
         bucket=bucket, table=str(config["table"]), endpoint=str(config["endpoint"]),
         functions={str(k): str(v) for k, v in functions.items()} if isinstance(functions, dict) else {},
-        allowed_buckets=frozenset({bucket, *(str(b) for b in extra)}),
+        allowed_buckets=frozenset({bucket, *(str(b) for b in extra)}), config_path=path,
     )  # fmt: skip

@@ -156,9 +156,10 @@ def chains_table(rows: list[dict[str, Any]]) -> Table:
 def jobs_table(jobs: list[LiveJob]) -> Table:
     table = Table(title="Running jobs", title_justify="left")
     for column in ("round", "role", "job", "status", "labeled", "human", "machine", "failed", ""):
-        table.add_column(column, justify="right" if column in ("labeled", "human", "machine", "failed") else "left")
+        table.add_column(column, justify="right" if column in ("labeled", "human", "machine", "failed") else "left",
+                         overflow="fold")  # fmt: skip
     for job in jobs:
-        bar: RenderableType = ProgressBar(total=max(job.objects, 1), completed=job.done, width=20)
+        bar: RenderableType = ProgressBar(total=max(job.objects, 1), completed=job.done, width=12)
         table.add_row(str(job.round), job.role, job.name, job.status + ("" if job.live else " (last known)"),
                       progress(job), count(job.human), count(job.machine), count(job.failed), bar)  # fmt: skip
     return table
