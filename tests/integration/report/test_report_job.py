@@ -8,9 +8,11 @@ from typing import Any
 
 import boto3
 import pytest
+from typer.testing import CliRunner, Result
 
 from functions.report import app as report_app
-from gtchain.entrypoints.report import EXIT_TRY_LATER, main
+from gtchain.entrypoints.cli import app as cli
+from gtchain.entrypoints.cli.errors import Exit
 from gtchain.service.job_output import OutputNotReadyError
 from tests.fixtures.job_outputs import (
     VENDOR_WORKTEAM,
@@ -35,6 +37,11 @@ from tests.integration.report.report_flow import (
 from tests.support import DATA_BUCKET, REGION, LambdaContext, Stack, finish_job, load_event
 
 PNG = b"\x89PNG\r\n\x1a\n"
+
+
+def gtchain(*args: str) -> Result:
+    """The `gtchain` command line, with no chain target chosen: a job's report needs only AWS access."""
+    return CliRunner().invoke(cli, list(args), env={"GTCHAIN_STACK": None, "GTCHAIN_LOCAL": None})
 
 
 def _rows(truth_iterations: dict[int, dict[str, int]]) -> list[dict[str, int]]:
@@ -132,22 +139,23 @@ def test_reporting_a_job_again_writes_the_same_files_but_for_generated_at(
 
 
 def test_the_cli_writes_the_report_the_function_writes(
-    report_stack: Stack, spec_document: dict[str, Any], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    report_stack: Stack, spec_document: dict[str, Any], tmp_path: Path
 ) -> None:
     name = start_chain(report_stack, spec_document)
     completed = complete(report_stack, name, write_output(name, ROUND_1), model=model_arn("birds-r1"))
     report(completed.detail)
 
     # When the CLI reports the same job to a directory and to another S3 prefix
-    assert main(["--job", name, "--out", str(tmp_path / "out")]) == 0
-    assert main(["--job", name, "--out", f"s3://{DATA_BUCKET}/exports/birds"]) == 0
+    assert gtchain("report", "--job", name, "--out", str(tmp_path / "out")).exit_code == 0
+    exported = gtchain("report", "--job", name, "--out", f"s3://{DATA_BUCKET}/exports/birds")
+    assert exported.exit_code == 0, exported.output
 
     # Then both hold the function's report
     lambda_summary = without_generated_at(read_json(report_stack, reports_key(name)))
     assert without_generated_at(json.loads((tmp_path / "out" / "summary.json").read_text())) == lambda_summary
     assert without_generated_at(read_json(report_stack, "exports/birds/summary.json")) == lambda_summary
     assert (tmp_path / "out" / "report.png").read_bytes() == read_bytes(report_stack, reports_key(name, "report.png"))
-    printed = capsys.readouterr().out
+    printed = exported.stdout
     assert f"s3://{DATA_BUCKET}/exports/birds/summary.json" in printed
 
 
@@ -161,7 +169,7 @@ def test_output_not_yet_in_s3_raises_so_lambda_retries(report_stack: Stack, spec
         report(completed.detail)
     listed = report_stack.s3.list_objects_v2(Bucket=DATA_BUCKET, Prefix="chains/birds/reports/")
     assert listed["KeyCount"] == 0
-    assert main(["--job", name, "--out", "unused"]) == EXIT_TRY_LATER
+    assert gtchain("report", "--job", name, "--out", "unused").exit_code == Exit.NOT_YET
 
 
 def test_a_malformed_response_file_and_missing_logs_are_warnings_in_a_report_that_is_written(
@@ -245,7 +253,7 @@ def test_the_cli_reports_a_job_without_auto_labeling_that_no_chain_started(repor
     truth = _standalone_job("team-birds-7", OutputPlan((IterationPlan(10), IterationPlan(190), IterationPlan(200)),
                                                        training=False), auto_labeling=False)  # fmt: skip
 
-    assert main(["--job", "team-birds-7", "--out", str(tmp_path)]) == 0
+    assert gtchain("report", "--job", "team-birds-7", "--out", str(tmp_path)).exit_code == 0
 
     summary = json.loads((tmp_path / "summary.json").read_text())
     assert (summary["chainId"], summary["round"], summary["role"]) == (None, None, None)
@@ -264,7 +272,7 @@ def test_counters_that_disagree_with_the_files_are_reported_both_ways(report_sta
                 "Unlabeled": 2}  # fmt: skip
     _standalone_job("team-birds-8", plan, counters, price=Decimal("0.048"), workers=5)
 
-    assert main(["--job", "team-birds-8", "--out", str(tmp_path), "--fee", "0.04"]) == 0
+    assert gtchain("report", "--job", "team-birds-8", "--out", str(tmp_path), "--fee", "0.04").exit_code == 0
 
     summary = json.loads((tmp_path / "summary.json").read_text())
     assert summary["objects"] == {"total": 210, "human": 140, "machine": 65, "failed": 3, "unlabeled": 2}
