@@ -129,12 +129,16 @@ class DirectoryWriter:
     def __init__(self, root: Path) -> None:
         self.root = root.resolve()
         self.files = 0
+        self._folders: set[Path] = set()  # made already: one mkdir per folder, not per file
 
     def _path(self, path: str) -> Path:
-        target = (self.root / path).resolve()
-        if not target.is_relative_to(self.root):  # the converters never make such a path; refuse it anyway
-            raise ExportError(f"{path!r} is outside {self.root}")
-        target.parent.mkdir(parents=True, exist_ok=True)
+        parts = path.split("/")
+        if any(part in ("", ".", "..") for part in parts):  # the converters never make such a path; refuse it
+            raise ExportError(f"{path!r} is not a relative path inside {self.root}")
+        target = self.root.joinpath(*parts)
+        if target.parent not in self._folders:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            self._folders.add(target.parent)
         return target
 
     def write_file(self, path: str, body: bytes) -> None:

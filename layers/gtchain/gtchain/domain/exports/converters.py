@@ -9,10 +9,10 @@ import hashlib
 import io
 import json
 import shutil
-import xml.etree.ElementTree as ET
 from contextlib import ExitStack
 from dataclasses import dataclass
 from typing import IO, Any, ClassVar
+from xml.sax.saxutils import escape
 
 from gtchain.domain.exports.formats import ExportFormat
 from gtchain.domain.exports.objects import Box, ExportSchema, Labeled, Skipped, image_stem
@@ -210,36 +210,34 @@ class Voc(_PerImage):
         stem = self.claim(item, where)
         if stem is None:
             return
-        root = ET.Element("annotation")
         bucket, _, key = item.source.removeprefix("s3://").partition("/")
-        _text(root, "folder", bucket)
-        _text(root, "filename", key.rsplit("/", 1)[-1])
-        _text(root, "path", item.source)
-        _text(ET.SubElement(root, "source"), "database", "gtchain")
-        size = ET.SubElement(root, "size")
-        for name, value in (("width", item.width), ("height", item.height), ("depth", item.depth)):
-            _text(size, name, number(value))
-        _text(root, "segmented", "0")
+        parts = [
+            "<?xml version='1.0' encoding='utf-8'?>\n<annotation>",
+            f"<folder>{_xml(bucket)}</folder><filename>{_xml(key.rsplit('/', 1)[-1])}</filename>",
+            f"<path>{_xml(item.source)}</path><source><database>gtchain</database></source>",
+            f"<size><width>{number(item.width)}</width><height>{number(item.height)}</height>"
+            f"<depth>{item.depth}</depth></size><segmented>0</segmented>",
+        ]
         for box in item.boxes:
             clipped = self.inside(item, box)
             if clipped is None:
                 continue
-            obj = ET.SubElement(root, "object")
-            _text(obj, "name", self.schema.labels[box.category])
-            _text(obj, "pose", "Unspecified")
-            _text(obj, "truncated", "0")
-            _text(obj, "difficult", "0")
-            bndbox = ET.SubElement(obj, "bndbox")
-            for name, value in zip(("xmin", "ymin", "xmax", "ymax"), clipped, strict=True):
-                _text(bndbox, name, number(value))
+            xmin, ymin, xmax, ymax = (number(value) for value in clipped)
+            parts.append(
+                f"<object><name>{_xml(self.schema.labels[box.category])}</name><pose>Unspecified</pose>"
+                f"<truncated>0</truncated><difficult>0</difficult><bndbox><xmin>{xmin}</xmin><ymin>{ymin}</ymin>"
+                f"<xmax>{xmax}</xmax><ymax>{ymax}</ymax></bndbox></object>"
+            )
             self.counts.annotations += 1
+        parts.append("</annotation>\n")
         self.counts.objects += 1
-        self.write_file(f"{VOC_ANNOTATIONS}/{stem}.xml", ET.tostring(root, encoding="utf-8", xml_declaration=True))
+        self.write_file(f"{VOC_ANNOTATIONS}/{stem}.xml", "".join(parts).encode())
         self.image_set.write(f"{stem}\n".encode())
 
 
-def _text(parent: ET.Element, tag: str, text: str) -> None:
-    ET.SubElement(parent, tag).text = xml_text(text)
+def _xml(text: str) -> str:
+    """Element text: &, < and > escaped, and what XML 1.0 cannot hold replaced."""
+    return escape(xml_text(text))
 
 
 class Csv(Converter):

@@ -13,6 +13,7 @@ import hashlib
 import json
 import math
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 from urllib.parse import quote
 
@@ -191,6 +192,7 @@ def _encodable(text: str) -> bool:
     return True
 
 
+@lru_cache(maxsize=16)  # YOLO and VOC ask for the same image one after the other
 def image_stem(source: str) -> str:
     """The relative path, without extension, of an image's per-image files (YOLO labels, VOC annotations):
     `<bucket>/<key without its extension>`, so images copied to `images/<bucket>/<key>` line up with
