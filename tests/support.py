@@ -4,7 +4,7 @@
 import functools
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -17,7 +17,7 @@ from local import moto_labeling
 from local.cloud import ACCOUNT, REGION, drain_queue
 from local.stack import Stack as ProvisionedStack
 from local.stack import provision
-from local.template import Template
+from local.template import StackPlan, Template
 
 ROOT = Path(__file__).resolve().parent.parent
 EVENTS = ROOT / "events"
@@ -83,11 +83,11 @@ class Stack:
 
     @property
     def s3(self) -> Any:
-        return boto3.client("s3", region_name=REGION)
+        return clients().client("s3")
 
     @property
     def sagemaker(self) -> Any:
-        return boto3.client("sagemaker", region_name=REGION)
+        return clients().client("sagemaker")
 
     def put(self, key: str, body: str | bytes) -> str:
         """Put an object; returns its version id."""
@@ -95,7 +95,7 @@ class Stack:
         return str(self.s3.put_object(Bucket=DATA_BUCKET, Key=key, Body=data)["VersionId"])
 
     def _drain(self, url: str) -> list[dict[str, Any]]:
-        return drain_queue(boto3.client("sqs", region_name=REGION), url)
+        return drain_queue(clients().client("sqs"), url)
 
     def published(self) -> list[dict[str, Any]]:
         """Drain gtchain's published events (as EventBridge delivered them)."""
@@ -121,23 +121,59 @@ class Stack:
         return advance(job_name, status)
 
 
+class Clients:
+    """boto3 clients made once per process (making one reads its service model: most of a provisioning's
+    time). moto intercepts a client's requests whenever a mock is active, whichever mock that is."""
+
+    def __init__(self) -> None:
+        self._session = boto3.Session(region_name=REGION)
+
+    @functools.cache  # noqa: B019 (one instance, kept for the process)
+    def client(self, service_name: str, region_name: str = REGION) -> Any:
+        return self._session.client(service_name, region_name=region_name)  # type: ignore[call-overload]
+
+
+@functools.cache
+def clients() -> Clients:
+    return Clients()
+
+
 def _queue(sqs: Any, name: str) -> tuple[str, str]:
     url = sqs.create_queue(QueueName=name)["QueueUrl"]
     return url, sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
 
 
+class _Part:
+    """Some kinds of template.yaml's resources (e.g. only its tables), for local.stack.provision: a contract
+    test needs the resource behind its port, not the stack. Names and properties stay the template's, and
+    the provisioning the emulator's."""
+
+    def __init__(self, kinds: frozenset[str]) -> None:
+        whole = template().plan()
+        emptied = {f.name: {} for f in fields(whole) if f.name in _RESOURCE_KINDS and f.name not in kinds}
+        self._plan = replace(whole, **emptied)
+        self.region = REGION
+
+    def plan(self) -> StackPlan:
+        return self._plan
+
+    def physical(self, logical_id: str) -> Any:
+        return template().physical(logical_id)
+
+    def iter_rules(self, plan: StackPlan) -> Any:
+        return template().iter_rules(plan)
+
+
+_RESOURCE_KINDS = ("buckets", "tables", "topics", "queues", "roles", "functions")
+
+
 @functools.cache
-def _session() -> boto3.Session:
-    """One session for every stack: its loader keeps the service models it read (a new session reads them
-    again, most of a provisioning's time); moto intercepts its clients' requests whenever a mock is active."""
-    return boto3.Session(region_name=REGION)
+def _part(kinds: frozenset[str]) -> _Part:
+    return _Part(kinds)
 
 
-def create_stack() -> Stack:
-    """Provision template.yaml in the active moto (as the emulator does), plus two taps the tests read: every
-    event gtchain publishes and every notification, each into a queue."""
-    session = _session()
-    provisioned = provision(template(), session)
+def _taps(session: Clients) -> tuple[str, str]:
+    """Queues the tests read (not in the template): every event gtchain publishes, every notification."""
     sqs = session.client("sqs", region_name=REGION)
     events_queue, events_arn = _queue(sqs, "test-published-events")
     bridge = session.client("events", region_name=REGION)
@@ -147,7 +183,17 @@ def create_stack() -> Stack:
     session.client("sns", region_name=REGION).subscribe(
         TopicArn=settings().topic_arn, Protocol="sqs", Endpoint=notes_arn, Attributes={"RawMessageDelivery": "false"}
     )
-    return Stack(provisioned, settings(), events_queue, notes_queue)
+    return events_queue, notes_queue
+
+
+def create_stack(*kinds: str) -> Stack:
+    """Provision template.yaml in the active moto (as the emulator does), plus the taps the tests read. With
+    kinds (e.g. "tables"), only those of its resources (the taps come with "topics")."""
+    session = clients()
+    provisioned = provision(_part(frozenset(kinds)) if kinds else template(), session)  # type: ignore[arg-type]
+    if kinds and "topics" not in kinds:
+        return Stack(provisioned, settings(), "", "")
+    return Stack(provisioned, settings(), *_taps(session))
 
 
 class JobWorld(Protocol):

@@ -5,7 +5,9 @@ writer slipping in between a read and a write, a job finishing, what was publish
 that side does it. Only the harness knows which side it is on.
 """
 
+import functools
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from types import SimpleNamespace
 from typing import Any, Literal
@@ -24,7 +26,7 @@ from gtchain.service.store import TransitionStore
 from local import moto_labeling
 from local.cloud import drain_queue
 from tests.fakes import FakeChainStore, FakeLabeling, FakeObjects, FakePublisher
-from tests.support import REGION, create_stack, finish_job, settings
+from tests.support import REGION, clients, create_stack, finish_job, settings
 
 SIDES = ["fake", "moto"]
 Point = Literal["write", "read", "list"]
@@ -33,11 +35,11 @@ _OPERATIONS: dict[Point, str] = {"write": "TransactWriteItems", "read": "GetItem
 
 @pytest.fixture
 def aws() -> Iterator[None]:
-    """moto with template.yaml provisioned as the emulator provisions it."""
+    """An empty moto; each harness provisions the template.yaml resources behind its port (create_stack(kind))
+    as the emulator provisions them."""
     moto_labeling.install()
     with mock_aws():
         forget_clients()
-        create_stack()
         yield
     forget_clients()
 
@@ -53,10 +55,19 @@ class StoreHarness:
     side: str
 
 
-def _dynamo_harness(store: DynamoChainStore) -> StoreHarness:
+@functools.cache
+def _table() -> Any:
+    """One Table resource per process (building one costs more than a test): moto serves whichever mock is
+    active when it sends a request. The harness unregisters its hooks after each test."""
+    return boto3.resource("dynamodb", region_name=REGION).Table(settings().table_name)
+
+
+@contextmanager
+def _dynamo_harness(store: DynamoChainStore) -> Iterator[StoreHarness]:
     """Another writer slips in through botocore's before-call event of the operation: after the caller's
     reads, before its request reaches DynamoDB (moto). A conflict is DynamoDB's answer, given instead."""
     events = store.table.meta.client.meta.events
+    registered: list[tuple[str, Callable[..., Any]]] = []
     pending: dict[Point, list[Callable[[], None]]] = {point: [] for point in _OPERATIONS}
     conflicts = [0]
     running = [False]  # the other writer's own requests do not trigger the next one
@@ -73,7 +84,7 @@ def _dynamo_harness(store: DynamoChainStore) -> StoreHarness:
         return handler
 
     for point, operation in _OPERATIONS.items():
-        events.register(f"before-call.dynamodb.{operation}", hook(point))
+        registered.append((f"before-call.dynamodb.{operation}", hook(point)))
 
     def conflicted(**_: Any) -> Any:
         if not conflicts[0]:
@@ -84,7 +95,7 @@ def _dynamo_harness(store: DynamoChainStore) -> StoreHarness:
                     "CancellationReasons": reasons, "ResponseMetadata": {"HTTPStatusCode": 400}}  # fmt: skip
         return SimpleNamespace(status_code=400, headers={}, content=b""), response
 
-    events.register("before-call.dynamodb.TransactWriteItems", conflicted)
+    registered.append(("before-call.dynamodb.TransactWriteItems", conflicted))
 
     def before(point: Point, action: Callable[[], None]) -> None:
         pending[point].append(action)
@@ -92,7 +103,13 @@ def _dynamo_harness(store: DynamoChainStore) -> StoreHarness:
     def conflict(times: int) -> None:
         conflicts[0] = times
 
-    return StoreHarness(store, before, conflict, "moto")
+    for event, handler in registered:
+        events.register(event, handler)
+    try:
+        yield StoreHarness(store, before, conflict, "moto")
+    finally:
+        for event, handler in registered:
+            events.unregister(event, handler)
 
 
 @pytest.fixture(params=SIDES)
@@ -102,9 +119,11 @@ def chain_store(request: pytest.FixtureRequest) -> Iterator[StoreHarness]:
         yield StoreHarness(fake, fake.before, fake.conflicts, "fake")
         return
     request.getfixturevalue("aws")
-    table = boto3.resource("dynamodb", region_name=REGION).Table(settings().table_name)
-    with mock.patch("gtchain.adapters.dynamo.time.sleep"):  # the conflict backoff, without the wait
-        yield _dynamo_harness(DynamoChainStore(settings().table_name, table))
+    create_stack("tables")
+    store = DynamoChainStore(settings().table_name, _table())
+    # the conflict backoff, without the wait
+    with mock.patch("gtchain.adapters.dynamo.time.sleep"), _dynamo_harness(store) as harness:
+        yield harness
 
 
 # ---- the object store ------------------------------------------------------------------------------------
@@ -122,7 +141,8 @@ def object_store(request: pytest.FixtureRequest) -> ObjectsHarness:
     if request.param == "fake":
         return ObjectsHarness(FakeObjects(), settings().data_bucket, "fake")
     request.getfixturevalue("aws")
-    return ObjectsHarness(S3ObjectStore(boto3.client("s3", region_name=REGION)), settings().data_bucket, "moto")
+    create_stack("buckets")
+    return ObjectsHarness(S3ObjectStore(clients().client("s3")), settings().data_bucket, "moto")
 
 
 # ---- the labeling service --------------------------------------------------------------------------------
@@ -141,7 +161,7 @@ def labeling(request: pytest.FixtureRequest) -> LabelingHarness:
         fake = FakeLabeling()
         return LabelingHarness(fake, fake.finish, "fake")
     request.getfixturevalue("aws")
-    return LabelingHarness(SageMakerLabeling(boto3.client("sagemaker", region_name=REGION)), finish_job, "moto")
+    return LabelingHarness(SageMakerLabeling(clients().client("sagemaker")), finish_job, "moto")
 
 
 # ---- the publisher ---------------------------------------------------------------------------------------
@@ -161,7 +181,8 @@ def publisher(request: pytest.FixtureRequest) -> PublisherHarness:
         fake = FakePublisher()
         return PublisherHarness(fake, fake.new_events, fake.new_notifications, "fake")
     request.getfixturevalue("aws")
-    sqs = boto3.client("sqs", region_name=REGION)
+    create_stack("topics")
+    sqs = clients().client("sqs")
     events_url = sqs.get_queue_url(QueueName="test-published-events")["QueueUrl"]
     notes_url = sqs.get_queue_url(QueueName="test-notifications")["QueueUrl"]
 
@@ -171,6 +192,6 @@ def publisher(request: pytest.FixtureRequest) -> PublisherHarness:
     def notified() -> list[tuple[str, str]]:
         return [(note["Subject"], note["Message"]) for note in drain_queue(sqs, notes_url)]
 
-    events, sns = boto3.client("events", region_name=REGION), boto3.client("sns", region_name=REGION)
+    events, sns = clients().client("events"), clients().client("sns")
     aws_publisher = AwsPublisher(settings().event_bus_name, settings().topic_arn, events, sns)
     return PublisherHarness(aws_publisher, published, notified, "moto")
