@@ -13,7 +13,12 @@ TASK_LABELS: dict[str, list[str]] = {
     "bounding-box": ["Bird"],
     "image-classification": ["Sparrow", "Pigeon", "Gull"],
     "text-classification": ["Praise", "Complaint", "Question"],
+    "semantic-segmentation": ["Bird", "Feeder"],
 }
+# Semantic segmentation's label attribute must end in -ref, and its public workforce prices start at $0.84
+# (https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_PublicWorkforceTaskPrice.html).
+_LABEL_ATTRIBUTES = {"semantic-segmentation": "category-ref"}
+_TASK_PRICES = {"semantic-segmentation": 0.84}
 _INSTRUCTIONS: dict[str, dict[str, Any]] = {
     "bounding-box": {
         "title": "Draw a box around each bird",
@@ -31,6 +36,13 @@ _INSTRUCTIONS: dict[str, dict[str, Any]] = {
         "title": "What kind of message is this?",
         "description": "Pick whether the message praises, complains or asks.",
         "keywords": ["text", "classification"],
+    },
+    "semantic-segmentation": {
+        "title": "Paint the birds and the feeders",
+        "description": "Paint every pixel of each bird and each bird feeder with its label.",
+        "keywords": ["image", "segmentation", "birds"],
+        "short": "Paint each bird and each feeder; leave the rest unpainted.",
+        "full": "Paint every visible pixel of each bird and each feeder with its label; include partly hidden ones.",
     },
 }
 _WORDS = ("bird", "feeder", "seed", "garden", "window", "morning", "song", "nest", "branch", "flock", "park")
@@ -56,11 +68,11 @@ def chain_spec(
     spec: dict[str, Any] = {
         "task": task,
         "labels": TASK_LABELS[task],
-        "labelAttributeName": "category",
+        "labelAttributeName": _LABEL_ATTRIBUTES.get(task, "category"),
         "instructions": _INSTRUCTIONS[task],
         "workforce": {
             "type": "public",
-            "pricePerTaskUsd": 0.036,
+            "pricePerTaskUsd": _TASK_PRICES.get(task, 0.036),
             "contentClassifiers": ["FreeOfPersonallyIdentifiableInformation", "FreeOfAdultContent"],
         },
         "workersPerObject": 3,

@@ -359,12 +359,13 @@ class ActiveLearningRun:
         self.final_model: Model | None = None
         self.auto = config.auto_labeling and self.count >= AUTO_LABELING_MIN_OBJECTS
         self.limits = TaskLimits(config.workers, config.time_limit, config.availability, kit.seconds_per_task)
+        self.crowd = config.crowd.engaged(self.rng)
 
     def _human(self, number: int, kind: IterationKind, index: IntArray, training: bool) -> Iteration:
-        assignments = collect(self.objects.difficulty[index], self.limits, self.config.crowd, self.rng)
+        assignments = collect(self.objects.difficulty[index], self.limits, self.crowd, self.rng)
         complete = assignments.complete
         labeled = index[complete]
-        batch = self.kit.human(self.objects, labeled, assignments.subset(complete), self.config.crowd, self.rng)
+        batch = self.kit.human(self.objects, labeled, assignments.subset(complete), self.crowd, self.rng)
         for row, i in enumerate(labeled):
             self.stored[i] = batch.labels[row]
         self.labeled_by[labeled] = HUMAN

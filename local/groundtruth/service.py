@@ -220,6 +220,7 @@ class GroundTruth:
             crowd=job.crowd,
         )
         job.run = ActiveLearningRun(kit, identities, config)
+        job.crowd = job.run.crowd
         job.steps = job.run.iterations()
         job.outcome = [None] * len(job.lines)
         if self.faults.output_delay(job.name) > timedelta(0):
@@ -440,7 +441,8 @@ class GroundTruth:
             if crowd.metadata[worker] is not None:
                 entry["workerMetadata"] = crowd.metadata[worker]
             entries.append(entry)
-        return entries
+        # In submission order, as a real worker-response file lists them.
+        return sorted(entries, key=lambda e: str(e["submissionTime"]))
 
     def _training_job_name(self, job: _Job, iteration: int) -> str:
         tag = f"{stable_seed(job.name, str(iteration)) % 16**6:06x}"

@@ -2,9 +2,10 @@
 built-in ACS Lambdas apply to their answers.
 
 The crowd. A workteam is a pool of workers with their own identity, care and pace: the public workforce is
-large and a few of its workers do many of a job's tasks (in the real 302-object job in
-aws/amazon-sagemaker-examples, prepare_data/sm-ground_truth_annotation_consolidation_image_classification,
-97 workers gave 1,510 answers, the busiest 80); a private team is small.
+large, and about a hundred of its workers take up a given job, some of them many of its tasks (in the real
+302-object job in aws/amazon-sagemaker-examples,
+prepare_data/sm-ground_truth_annotation_consolidation_image_classification, 97 workers gave 1,510 answers,
+the busiest 80); a private team is small, and all of it works on the job.
 
 Tasks. A batch's tasks are posted at once and the crowd works through them. A worker who sees a task may
 skip it, the more likely the harder the object; a worker who takes longer than TaskTimeLimitInSeconds loses
@@ -56,6 +57,7 @@ _EM_ROUNDS = 25
 
 # The crowd.
 PUBLIC_CROWD = 400
+PUBLIC_ENGAGED = 100  # public workers who take up one job's tasks
 PRIVATE_TEAM = 25
 VENDOR_TEAM = 60
 WORKER_CARE_SPREAD = 0.5  # log-normal spread of a worker's error multiplier (median 1)
@@ -91,8 +93,17 @@ class Crowd:
     ids: tuple[str, ...]
     care: FloatArray  # multiplies a worker's error rates and jitter (median 1: lower is more careful)
     pace: FloatArray  # multiplies a worker's time per task
-    cumulative: FloatArray  # running share of the tasks each worker picks up (the busiest first)
+    cumulative: FloatArray  # running share of the tasks each worker picks up
     metadata: tuple[dict[str, Any] | None, ...]  # workerMetadata: private workforces only
+
+    def engaged(self, rng: np.random.Generator) -> "Crowd":
+        """The workers who take up one job's tasks, busiest first: a public crowd's PUBLIC_ENGAGED (picked at
+        random), a team's whole team."""
+        size = min(len(self.ids), PUBLIC_ENGAGED) if self.kind == "public" else len(self.ids)
+        chosen = np.sort(rng.choice(len(self.ids), size=size, replace=False))
+        share = 1.0 / (np.arange(size) + 5.0) ** 0.8
+        return Crowd(self.kind, tuple(self.ids[i] for i in chosen), self.care[chosen], self.pace[chosen],
+                     np.cumsum(share), tuple(self.metadata[i] for i in chosen))  # fmt: skip
 
     def pick(self, rng: np.random.Generator, exclude: set[int]) -> int:
         while True:
@@ -131,8 +142,7 @@ def crowd_for(workteam_arn: str, region: str) -> Crowd:
             )  # fmt: skip
     care = np.exp(rng.normal(scale=WORKER_CARE_SPREAD, size=size))
     pace = np.exp(rng.normal(scale=WORKER_PACE_SPREAD, size=size))
-    share = 1.0 / (np.arange(size) + 8.0) ** 1.1  # a few workers do many tasks, most do a handful
-    return Crowd(kind, tuple(ids), care, pace, np.cumsum(share), tuple(metadata))
+    return Crowd(kind, tuple(ids), care, pace, np.cumsum(np.ones(size)), tuple(metadata))
 
 
 @dataclass(frozen=True)
@@ -347,16 +357,23 @@ def consolidate_boxes(answers: list[PixelBoxes]) -> PixelBoxes:
     workers = len(answers)
     clusters: list[list[tuple[float, ...]]] = []
     cluster_classes: list[list[int]] = []
-    for answer in answers:
+    cluster_workers: list[set[int]] = []
+    for worker, answer in enumerate(answers):
         for box, cls in zip(answer.boxes, answer.classes, strict=True):
-            scores = [_iou(tuple(box), _average(cluster)) for cluster in clusters]
+            # A cluster holds at most one box per worker: the most similar boxes of *different* workers.
+            scores = [
+                _iou(tuple(box), _average(cluster)) if worker not in drew else -1.0
+                for cluster, drew in zip(clusters, cluster_workers, strict=True)
+            ]
             best = max(range(len(scores)), key=scores.__getitem__, default=None)
             if best is None or scores[best] < CLUSTER_IOU:
                 clusters.append([tuple(box)])
                 cluster_classes.append([cls])
+                cluster_workers.append({worker})
             else:
                 clusters[best].append(tuple(box))
                 cluster_classes[best].append(cls)
+                cluster_workers[best].add(worker)
     kept: list[tuple[tuple[float, float, float, float], int, float]] = []
     for members, member_classes in zip(clusters, cluster_classes, strict=True):
         if workers > 1 and len(members) * 2 <= workers:
@@ -364,7 +381,7 @@ def consolidate_boxes(answers: list[PixelBoxes]) -> PixelBoxes:
         centre = _average(members)
         agreement = sum(_iou(m, centre) for m in members) / len(members)
         label = max(set(member_classes), key=lambda c: (member_classes.count(c), -c))
-        confidence = 0.0 if workers == 1 else round(min(1.0, len(members) / workers) * agreement, 2)
+        confidence = 0.0 if workers == 1 else round(len(members) / workers * agreement, 2)
         kept.append((centre, label, confidence))
     kept.sort(key=lambda item: item[0][0])
     return PixelBoxes(

@@ -2,95 +2,9 @@
 the training logs, the state-change event, the carried model, and the fault knobs."""
 
 import json
-from collections.abc import Iterator
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
-from typing import Any
+from datetime import datetime, timedelta
 
-import boto3
-import pytest
-from moto import mock_aws
-
-from gtchain.domain.labeling_request import build_request
-from gtchain.domain.spec import ChainSpec
-from local.clock import Clock, Timers
-from local.dataset import chain_spec, manifest
-from local.faults import Faults
-from local.groundtruth.service import GroundTruth
-
-REGION, ACCOUNT, BUCKET = "us-east-1", "123456789012", "gt-emulator-test"
-ROLE = f"arn:aws:iam::{ACCOUNT}:role/labeling"
-
-
-@dataclass
-class World:
-    session: boto3.Session
-    clock: Clock
-    timers: Timers
-    faults: Faults
-    events_queue: str
-
-    @property
-    def s3(self) -> Any:
-        return self.session.client("s3")
-
-    @property
-    def sagemaker(self) -> Any:
-        return self.session.client("sagemaker")
-
-    def create(self, name: str, objects: int, task: str = "bounding-box", initial_model: str | None = None) -> str:
-        spec = ChainSpec.model_validate(chain_spec(task))
-        body = manifest(task, BUCKET, objects, seed=len(name))
-        self.s3.put_object(Bucket=BUCKET, Key=f"in/{name}.manifest", Body=body.encode())
-        labels = {"document-version": "2018-11-28", "labels": [{"label": label} for label in spec.labels]}
-        self.s3.put_object(Bucket=BUCKET, Key="in/labels.json", Body=json.dumps(labels).encode())
-        request = build_request(
-            name=name, spec=spec, region=REGION, role_arn=ROLE, input_uri=f"s3://{BUCKET}/in/{name}.manifest",
-            output_uri=f"s3://{BUCKET}/out", ui_template_uri=f"s3://{BUCKET}/in/ui.html",
-            label_config_uri=f"s3://{BUCKET}/in/labels.json", initial_model_arn=initial_model, tags=[],
-        )  # fmt: skip
-        return str(self.sagemaker.create_labeling_job(**request)["LabelingJobArn"])
-
-    def finish(self) -> None:
-        while self.timers.has_work():
-            self.timers.fire_next()
-
-    def describe(self, name: str) -> dict[str, Any]:
-        return dict(self.sagemaker.describe_labeling_job(LabelingJobName=name))
-
-    def keys(self, prefix: str) -> list[str]:
-        pages = self.s3.get_paginator("list_objects_v2").paginate(Bucket=BUCKET, Prefix=prefix)
-        return [item["Key"] for page in pages for item in page.get("Contents", [])]
-
-    def json(self, key: str) -> Any:
-        return json.loads(self.s3.get_object(Bucket=BUCKET, Key=key)["Body"].read())
-
-    def events(self) -> list[dict[str, Any]]:
-        """The state-change events sent since the last call."""
-        sqs = self.session.client("sqs")
-        messages = sqs.receive_message(QueueUrl=self.events_queue, MaxNumberOfMessages=10).get("Messages", [])
-        for message in messages:
-            sqs.delete_message(QueueUrl=self.events_queue, ReceiptHandle=message["ReceiptHandle"])
-        return [json.loads(m["Body"]) for m in messages]
-
-
-@pytest.fixture
-def world(monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
-    with Clock(datetime(2026, 3, 2, 8, 0, tzinfo=UTC)) as clock, mock_aws():
-        session = boto3.Session(region_name=REGION)
-        session.client("s3").create_bucket(Bucket=BUCKET)
-        sqs, events = session.client("sqs"), session.client("events")
-        url = sqs.create_queue(QueueName="job-events")["QueueUrl"]
-        arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-        events.put_rule(Name="jobs", EventPattern=json.dumps({"source": ["aws.sagemaker"]}))
-        events.put_targets(Rule="jobs", Targets=[{"Id": "q", "Arn": arn}])
-        timers, faults = Timers(clock), Faults()
-        service = GroundTruth(clock=clock, timers=timers, faults=faults, session=session, account=ACCOUNT,
-                              region=REGION, seed=1)  # fmt: skip
-        try:
-            yield World(session, clock, timers, faults, url)
-        finally:
-            service.close()
+from tests.unit.local.emulated import BUCKET, World
 
 
 def test_a_job_moves_through_its_states_and_announces_its_end_in_aws_shape(world: World) -> None:
