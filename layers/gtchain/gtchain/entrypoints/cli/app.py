@@ -25,6 +25,7 @@ from rich.console import Console
 from rich.text import Text
 from typer.core import TyperGroup
 
+from gtchain.adapters.s3 import S3ObjectStore
 from gtchain.domain import names
 from gtchain.domain.report.summary import PriceOverrides
 from gtchain.domain.spec import parse_chain_spec
@@ -33,6 +34,7 @@ from gtchain.entrypoints.cli.bucket import DataBucket, WriteConflictError, check
 from gtchain.entrypoints.cli.errors import CliError, Exit, translate
 from gtchain.entrypoints.cli.target import Target, aws_session, choose, resolve
 from gtchain.entrypoints.cli.watch import watch as watch_chain
+from gtchain.service.exports import ExportError, export_to_directory
 
 PROG = "gtchain"
 DEFAULT_WIDTH = 120  # for output that is not a terminal (pipes, files, tests): tables are not squeezed to 80
@@ -259,8 +261,7 @@ def validate(
             }
         )
     else:
-        views.findings(state.out, spec_check, manifest_checks)
-        views.summary(state.out, spec_check, manifest_checks, buckets_checked=allowed is not None)
+        views.checked(state.out, spec_check, manifest_checks, buckets_checked=allowed is not None)
     if failed:
         _exit(Exit.INVALID)
 
@@ -292,8 +293,7 @@ def submit(
     target = state.target()
     spec_check, manifest_checks = _check(spec, manifests or [], target.allowed_buckets)
     if _has_errors(spec_check, manifest_checks):
-        views.findings(state.out, spec_check, manifest_checks)
-        views.summary(state.out, spec_check, manifest_checks, buckets_checked=True)
+        views.checked(state.out, spec_check, manifest_checks, buckets_checked=True)
         raise CliError("nothing was uploaded: fix the errors above and submit again", Exit.INVALID)
     parsed = spec_check.spec
     assert parsed is not None
@@ -310,7 +310,7 @@ def submit(
                 Exit.INVALID,
             )
     status = bucket.status(chain)
-    views.summary(state.out, spec_check, manifest_checks, buckets_checked=True)
+    views.checked(state.out, spec_check, manifest_checks, buckets_checked=True)
     views.plan(state.out, chain, parsed, checks.plan(parsed, manifest_checks, status))
     body = spec.read_bytes()
     spec_version: str | None = None
@@ -467,7 +467,7 @@ def status(
     if as_json:
         _print_json({**document, "liveJobs": [job.as_dict() for job in live]})
         return
-    state.out.print(views.detail(document, live, transitions))
+    state.out.print(views.detail(document, live, transitions, bars=state.out.is_terminal))
 
 
 @app.command()
@@ -573,8 +573,18 @@ def results(
             help="Where to write them (default: ./<chain>-results; '-' writes one manifest to stdout).",
         ),
     ] = None,
+    formats: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--format",
+            metavar="FORMAT",
+            help="Write the labels as coco, yolo or voc (bounding boxes), csv or jsonl (classification) into "
+            "DIR/<format>/ instead (repeat for several; without MANIFEST, every manifest: docs/exports.md).",
+        ),
+    ] = None,
 ) -> None:
-    """Download the labels: one line per input line, in the input's order, with the label attributes."""
+    """Download the labels: one line per input line, in the input's order, with the label attributes; or, with
+    --format, in the formats training code reads."""
     state = _state(ctx)
     check_chain_id(chain)
     bucket = state.bucket()
@@ -603,6 +613,9 @@ def results(
                 f"again later or `gtchain watch {chain}`",
                 Exit.NOT_YET,
             )
+    if formats:
+        _export(state, bucket, chain, formats, out, wanted[0] if manifest is not None else None)
+        return
     if out is not None and str(out) == "-":
         if len(wanted) != 1:
             raise CliError("--out - writes one manifest: name it", Exit.USAGE)
@@ -615,6 +628,22 @@ def results(
         with path.open("wb") as sink:
             lines = bucket.download(names.results_key(chain, name), sink)
         state.out.print(f"{path}: {views.count(lines)} lines (from {bucket.uri(names.results_key(chain, name))})")
+
+
+def _export(
+    state: "State", bucket: DataBucket, chain: str, formats: list[str], out: Path | None, manifest: str | None
+) -> None:
+    """`results --format`: service.exports writes DIR/<format>/... from the results in S3."""
+    if out is not None and str(out) == "-":
+        raise CliError("--format writes folders: give --out DIR", Exit.USAGE)
+    directory = out or Path(f"{chain}-exports")
+    try:
+        written = export_to_directory(S3ObjectStore(bucket.s3), bucket.name, chain, formats, directory, manifest)
+    except ExportError as exc:
+        raise CliError(str(exc), Exit.USAGE) from None
+    for f in written.formats:
+        boxes = f", {f.annotations} boxes" if f.format in {"coco", "yolo", "voc"} else ""
+        state.out.print(f"{f.main_uri}: {f.objects} objects{boxes}, {f.skipped} skipped ({f.files} files)")
 
 
 @app.command()
