@@ -8,6 +8,7 @@ and fires Ground Truth's iterations and the reconciler's schedule.
 """
 
 import json
+import re
 import warnings
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -122,10 +123,11 @@ def lines(result: Result) -> list[str]:
 
 
 def cells(result: Result, first: str) -> list[list[str]]:
-    """The rows of the tables printed whose first cell is `first`, as lists of cells."""
+    """The rows of the tables printed whose first cell is `first`, as lists of cells (columns are at least two
+    spaces apart; a cell's own words one)."""
     rows = []
     for line in lines(result):
-        parts = [part.strip() for part in line.strip("│┃ ").split("│")]
+        parts = re.split(r"\s{2,}", line.strip())
         if len(parts) > 1 and parts[0] == first:
             rows.append(parts)
     return rows

@@ -80,11 +80,12 @@ def test_manifest_errors_name_the_file_line_and_field_as_the_service_s_error_rep
 
     assert result.exit_code == Exit.INVALID
     out = result.stdout.splitlines()
-    assert out[0] == f"{bad}:2: not valid JSON: Expecting value (column 1)"
-    assert out[1] == f"{bad}:3: source-ref: the line has no source-ref"
-    assert out[2].startswith(f"{bad}:4: source-ref: ") and "line 1" in out[2]
-    assert out[3].startswith(f"{bad}:5: source-ref: bucket 'elsewhere' is not in the stack's allow-list")
-    assert f"{bad}: 4 error(s)" in out
+    assert out[0].startswith(f"{spec}: ok (")
+    assert out[1] == f"{bad}:2: not valid JSON: Expecting value (column 1)"
+    assert out[2] == f"{bad}:3: source-ref: the line has no source-ref"
+    assert out[3].startswith(f"{bad}:4: source-ref: ") and "line 1" in out[3]
+    assert out[4].startswith(f"{bad}:5: source-ref: bucket 'elsewhere' is not in the stack's allow-list")
+    assert out[5:] == [f"{bad}: 4 error(s)"]
 
 
 def test_without_buckets_the_allow_list_is_not_checked_and_it_says_so(tmp_path: Path) -> None:

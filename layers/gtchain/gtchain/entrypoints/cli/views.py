@@ -3,6 +3,7 @@
 from decimal import Decimal
 from typing import Any
 
+from rich import box
 from rich.console import Console, Group, RenderableType
 from rich.progress_bar import ProgressBar
 from rich.table import Table
@@ -12,6 +13,8 @@ from gtchain.domain.spec import ChainSpec
 from gtchain.entrypoints.cli.checks import ManifestCheck, Plan, SpecCheck
 from gtchain.entrypoints.cli.jobs import LiveJob
 
+# Compact tables: a rule under the header, columns two spaces apart, nothing else (they paste well into tickets).
+TABLE: dict[str, Any] = {"box": box.SIMPLE_HEAD, "title_justify": "left", "pad_edge": False}
 STATE_STYLES = {"active": "green", "idle": "cyan", "paused": "yellow", "stopped": "red", "waiting": "magenta"}
 
 
@@ -58,30 +61,26 @@ def transition_line(transition: dict[str, Any]) -> str:
 # ---- validate / submit -----------------------------------------------------------------------------------
 
 
-def findings(console: Console, spec: SpecCheck, manifests: list[ManifestCheck]) -> None:
+def checked(console: Console, spec: SpecCheck, manifests: list[ManifestCheck], buckets_checked: bool) -> None:
+    """Per file, what is wrong (file:line: field: message, as the service's error reports say it), then its
+    verdict."""
     for finding in spec.findings:
         console.print(Text(str(finding), style="red"))
+    if spec.spec is not None and not spec.findings:
+        console.print(Text(f"{spec.path}: ok ({describe_spec(spec.spec)})", style="green"))
+    else:
+        console.print(Text(f"{spec.path}: {len(spec.findings)} error(s)", style="red bold"))
     for check in manifests:
         for finding in check.findings:
             console.print(Text(str(finding), style="red"))
         if check.errors > len(check.findings):
-            console.print(
-                Text(f"{check.path}: ... and {check.errors - len(check.findings)} more error(s)", style="red")
-            )
-
-
-def summary(console: Console, spec: SpecCheck, manifests: list[ManifestCheck], buckets_checked: bool) -> None:
-    if spec.spec is not None and not spec.findings:
-        console.print(Text(f"{spec.path}: ok ({describe_spec(spec.spec)})", style="green"))
-    elif spec.findings:
-        console.print(Text(f"{spec.path}: {len(spec.findings)} error(s)", style="red bold"))
-    for check in manifests:
+            console.print(Text(f"{check.path}: ... and {check.errors - len(check.findings)} more", style="red"))
+        if check.errors:
+            console.print(Text(f"{check.path}: {check.errors} error(s)", style="red bold"))
         if not check.checked:
             console.print(Text(f"{check.path}: not checked: chain.json must be valid first (its task says what a "
                                "line needs)", style="yellow"))  # fmt: skip
-        elif check.errors:
-            console.print(Text(f"{check.path}: {check.errors} error(s)", style="red bold"))
-        else:
+        elif not check.errors:
             sizes = " + ".join(count(size) for size in check.sizes)
             console.print(Text(f"{check.path}: ok ({count(check.objects)} objects; rounds of {sizes})",
                                style="green"))  # fmt: skip
@@ -100,7 +99,7 @@ def describe_spec(spec: ChainSpec) -> str:
 
 
 def plan(console: Console, chain_id: str, spec: ChainSpec, the_plan: Plan) -> None:
-    table = Table(title=f"What chain {chain_id} will run", title_justify="left")
+    table = Table(title=f"What chain {chain_id} will run", **TABLE)
     for column in ("round", "manifest", "part", "objects", "baseline", "worst case"):
         table.add_column(column, justify="right" if column in ("round", "objects", "worst case") else "left")
     for planned in the_plan.rounds:
@@ -138,34 +137,39 @@ def plan(console: Console, chain_id: str, spec: ChainSpec, the_plan: Plan) -> No
 
 
 def chains_table(rows: list[dict[str, Any]]) -> Table:
-    table = Table(title_justify="left")
-    for column in ("chain", "state", "running", "progress", "spent / budget", "queued", "updated"):
+    table = Table(**TABLE)
+    for column in ("chain", "state", "round", "running job", "progress", "spent / budget", "queued"):
         table.add_column(column)
     for row in rows:
         running = row.get("running")
         table.add_row(
-            row["chainId"], state_text(row.get("state")),
-            f"round {running['round']} {running['job']}" if running else "-",
+            row["chainId"], state_text(row.get("state")), str(running["round"]) if running else "-",
+            running["job"] if running else "-",
             f"{count(running['done'])}/{count(running['objects'])}" if running else "-",
             f"{usd(row.get('spentUsd'))} / {usd(row.get('budgetUsd'))}", str(row.get("queuedRounds", 0)),
-            str(row.get("generatedAt") or "-"),
         )  # fmt: skip
     return table
 
 
-def jobs_table(jobs: list[LiveJob]) -> Table:
-    table = Table(title="Running jobs", title_justify="left")
-    for column in ("round", "role", "job", "status", "labeled", "human", "machine", "failed", ""):
+def jobs_table(jobs: list[LiveJob], *, bars: bool = False) -> Table:
+    table = Table(title="Running jobs", **TABLE)
+    for column in ("round", "role", "job", "status", "labeled", "human", "machine", "failed"):
         table.add_column(column, justify="right" if column in ("labeled", "human", "machine", "failed") else "left",
-                         overflow="fold")  # fmt: skip
+                         no_wrap=column == "job")  # fmt: skip
+    if bars:
+        table.add_column("")
     for job in jobs:
-        bar: RenderableType = ProgressBar(total=max(job.objects, 1), completed=job.done, width=12)
-        table.add_row(str(job.round), job.role, job.name, job.status + ("" if job.live else " (last known)"),
-                      progress(job), count(job.human), count(job.machine), count(job.failed), bar)  # fmt: skip
+        cells: list[RenderableType] = [
+            str(job.round), job.role, job.name, job.status + ("" if job.live else " (last known)"), progress(job),
+            count(job.human), count(job.machine), count(job.failed),
+        ]  # fmt: skip
+        if bars:
+            cells.append(ProgressBar(total=max(job.objects, 1), completed=job.done, width=12))
+        table.add_row(*cells)
     return table
 
 
-def detail(status: dict[str, Any], jobs: list[LiveJob], transitions: int = 10) -> RenderableType:
+def detail(status: dict[str, Any], jobs: list[LiveJob], transitions: int = 10, *, bars: bool = False) -> RenderableType:
     parts: list[RenderableType] = []
     head = Text.assemble(("chain ", "bold"), (str(status["chainId"]), "bold"), "  ", state_text(status.get("state")))
     if status.get("reason"):
@@ -180,10 +184,10 @@ def detail(status: dict[str, Any], jobs: list[LiveJob], transitions: int = 10) -
         parts.append(Text(f"waiting for chain.json: {waiting['name']} (version {waiting['versionId']})",
                           style="magenta"))  # fmt: skip
     if jobs:
-        parts.append(jobs_table(jobs))
+        parts.append(jobs_table(jobs, bars=bars))
     queued = status.get("queued", [])
     if queued:
-        table = Table(title="Queued rounds", title_justify="left")
+        table = Table(title="Queued rounds", **TABLE)
         for column in ("round", "manifest", "part", "objects", "attempt"):
             table.add_column(column)
         for entry in queued:
@@ -192,7 +196,7 @@ def detail(status: dict[str, Any], jobs: list[LiveJob], transitions: int = 10) -
         parts.append(table)
     manifests = status.get("manifests", [])
     if manifests:
-        table = Table(title="Manifests", title_justify="left")
+        table = Table(title="Manifests", **TABLE)
         for column in ("manifest", "objects", "rounds", "done", "objects done", "skipped", "status", "results"):
             table.add_column(column)
         for entry in manifests:
@@ -216,7 +220,7 @@ def detail(status: dict[str, Any], jobs: list[LiveJob], transitions: int = 10) -
 
 
 def errors_table(reports: list[dict[str, Any]], per_report: int) -> Table:
-    table = Table(title_justify="left", show_lines=True)
+    table = Table(**{**TABLE, "show_lines": True})
     for column in ("rejected at", "object", "version", "errors", "current", "what is wrong"):
         table.add_column(column)
     for report in reports:

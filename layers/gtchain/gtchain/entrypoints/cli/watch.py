@@ -57,7 +57,7 @@ def watch(
                         console.print(Text(views.transition_line(transition)))
                 jobs = describe(sagemaker, status)
                 if live is not None:
-                    live.update(Group(views.jobs_table(jobs)) if jobs else Text(""))
+                    live.update(Group(views.jobs_table(jobs, bars=True)) if jobs else Text(""))
                 else:
                     for job in jobs:
                         line = views.job_line(job)
