@@ -113,3 +113,11 @@ local: venv ## Serve the embedded stack on 127.0.0.1:4566 for any AWS client, un
 
 invoke: venv ## Run one function with one event against `make local` (FUNCTION=StartFunction EVENT=events/<file>.json)
 	$(VENV)/bin/python -m local.invoke $(FUNCTION) $(EVENT) $(ARGS)
+
+# The chain report in a real browser (tools/report_check.py, docs/reports.md): Debian's chromium, installed on first
+# use (apt-get, as root). Screenshots and A4 prints of every checked report stay in out/report-check/ for CI to keep.
+.PHONY: report-check
+report-check: venv ## Open sample chain reports (and out/report.html) in headless Chromium: fail on console errors, figures at zero size, fetches, broken names, A4 overflow
+	command -v chromium >/dev/null || { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium; }
+	GTCHAIN_REQUIRE_CHROMIUM=1 $(VENV)/bin/python -m pytest -q -p no:cacheprovider tests/unit/report/test_report_browser.py
+	$(VENV)/bin/python -m tools.report_check --out out/report-check

@@ -82,8 +82,14 @@ def test_image_classification_floor_with_the_default_concurrency() -> None:
 
 def test_text_classification_under_1250_objects_is_all_human_at_best() -> None:
     # Given 1,249 messages, 3 workers at $0.024 (a human label costs $0.152)
-    chain = spec("text-classification", workforce={"type": "public", "pricePerTaskUsd": 0.024,
-                                                   "contentClassifiers": ["FreeOfPersonallyIdentifiableInformation"]})
+    chain = spec(
+        "text-classification",
+        workforce={
+            "type": "public",
+            "pricePerTaskUsd": 0.024,
+            "contentClassifiers": ["FreeOfPersonallyIdentifiableInformation"],
+        },
+    )
     job = forecast_round(chain, PlannedRound(1, 1249, with_model=False, baseline=False)).jobs[0]
     # Then the floor is the worst case: 1,249 x 0.152 = 189.848 -> $189.85
     assert job.floor_usd == job.worst_case_usd == usd("189.85")

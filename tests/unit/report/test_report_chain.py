@@ -97,15 +97,18 @@ def test_the_html_page_embeds_the_figures_and_lists_every_round() -> None:
 
     embedded = re.findall(r'src="data:image/png;base64,([A-Za-z0-9+/=]+)"', page)
     assert [base64.b64decode(e) for e in embedded] == [chain_png, *(job_pngs[r.job_name] for r in summary.rounds)]
-    rows = re.findall(r'<tr class="(round|baseline)">\s*<td>(\d+)</td>', page)
+    rows = re.findall(r'<tr class="(round|baseline)">\s*<td>(\d+)</td>\s*<td class="text">', page)
     assert rows == [("round", "1"), ("round", "2"), ("baseline", "2")]
     # a round says whether it started from a carried model; none of these did
     kinds = re.findall(r'<tr class="(?:round|baseline)">\s*<td>\d+</td>\s*<td class="text">([^<]+)</td>', page)
     assert kinds == ["round (no model)", "round (no model)", "baseline (no model)"]
     for job in summary.rounds:
         assert f'href="../{job.job_name}/summary.json"' in page
-    assert "<strong>$27.00</strong>" in page and "+20.0 points" in page
-    assert "http" not in page.replace("http-equiv", "")  # nothing fetched from elsewhere
+        assert f'<span class="name">{job.job_name}</span>' in page  # never broken mid-name
+    assert "$27.00" in page and "+20.0 points" in page
+    assert "<td>1,250</td>" in page  # thousands separators
+    assert "<details" not in page  # nothing folded away
+    assert "http" not in page.replace("http-equiv", "").replace("https://docs.aws.amazon.com", "")
 
 
 def test_figures_are_pngs_that_depend_only_on_the_data() -> None:

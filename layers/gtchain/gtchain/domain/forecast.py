@@ -86,35 +86,45 @@ class Schedule:
         return Fraction(self.machine_ceiling, self.objects) if self.objects else Fraction(0)
 
 
-def has_algorithm(spec: ChainSpec) -> bool:
-    """Whether the task type has a built-in auto-labeling algorithm (all four gtchain supports have one)."""
-    return bool(spec.profile.algorithm)
+@dataclass(frozen=True)
+class Terms:
+    """What a forecast needs from chain.json (or, in a report, from a job's summary): prices and the schedule's
+    settings."""
+
+    task: str
+    pricing: JobPricing
+    auto_labeling: bool
+    max_concurrent_tasks: int
+    has_algorithm: bool = True  # all four task types gtchain supports have a built-in algorithm
+
+    @classmethod
+    def of(cls, spec: "ChainSpec | Terms") -> "Terms":
+        if isinstance(spec, Terms):
+            return spec
+        return cls(spec.task.value, pricing_for(spec), spec.auto_labeling, spec.max_concurrent_tasks,
+                   bool(spec.profile.algorithm))  # fmt: skip
 
 
-def schedule(spec: ChainSpec, objects: int, *, with_model: bool) -> Schedule:
-    if not spec.auto_labeling:
+def schedule(spec: "ChainSpec | Terms", objects: int, *, with_model: bool) -> Schedule:
+    terms = Terms.of(spec)
+    if not terms.auto_labeling:
         return Schedule(objects, False, 0, 0, 0, "autoLabeling is off in chain.json")
-    if not has_algorithm(spec):
-        return Schedule(objects, False, 0, 0, 0, f"{spec.task} has no built-in auto-labeling algorithm")
+    if not terms.has_algorithm:
+        return Schedule(objects, False, 0, 0, 0, f"{terms.task} has no built-in auto-labeling algorithm")
     if objects < AUTO_LABELING_MIN_OBJECTS:
-        return Schedule(
-            objects,
-            False,
-            0,
-            0,
-            0,
-            f"Ground Truth auto-labels only jobs of at least {AUTO_LABELING_MIN_OBJECTS:,} objects",
-        )
+        reason = f"Ground Truth auto-labels only jobs of at least {AUTO_LABELING_MIN_OBJECTS:,} objects"
+        return Schedule(objects, False, 0, 0, 0, reason)
     validation = validation_objects(objects)
     probe = min(PROBE_OBJECTS, objects)
-    training = 0 if with_model else max(0, min(spec.max_concurrent_tasks - PROBE_OBJECTS, objects - probe - validation))
+    batch = terms.max_concurrent_tasks - PROBE_OBJECTS
+    training = 0 if with_model else max(0, min(batch, objects - probe - validation))
     return Schedule(objects, True, probe, training, validation, None)
 
 
-def eligibility(spec: ChainSpec, round_number: int, objects: int, *, with_model: bool) -> list[str]:
+def eligibility(spec: "ChainSpec | Terms", round_number: int, objects: int, *, with_model: bool) -> list[str]:
     """Why auto-labeling cannot run in this round, or is unlikely to pay: said before the round starts. Nothing
     when chain.json turned auto-labeling off (humans label everything, as asked)."""
-    if not spec.auto_labeling or objects == 0:
+    if not Terms.of(spec).auto_labeling or objects == 0:
         return []
     plan = schedule(spec, objects, with_model=with_model)
     if not plan.auto_labeling:
@@ -393,7 +403,7 @@ def _from_emulator(
 
 
 def forecast_job(
-    spec: ChainSpec,
+    spec: "ChainSpec | Terms",
     planned: PlannedRound,
     role: Role,
     *,
@@ -402,9 +412,10 @@ def forecast_job(
     seeds: Sequence[int] = (),
 ) -> JobForecast:
     """One job of a planned round: a baseline is the same objects without the model."""
-    pricing = pricing_for(spec)
+    terms = Terms.of(spec)
+    pricing = terms.pricing
     with_model = planned.with_model and role == "round"
-    plan = schedule(spec, planned.objects, with_model=with_model)
+    plan = schedule(terms, planned.objects, with_model=with_model)
     expected = None
     if history:
         found = _from_history(history, planned.number, with_model)
@@ -427,7 +438,7 @@ def _sum_or_none(amounts: list[Decimal | None]) -> Decimal | None:
 
 
 def forecast_round(
-    spec: ChainSpec,
+    spec: "ChainSpec | Terms",
     planned: PlannedRound,
     *,
     history: Sequence[Observed] = (),

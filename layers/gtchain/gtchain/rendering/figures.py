@@ -1,137 +1,404 @@
 """The reports' figures as PNG bytes. matplotlib is imported here, inside the functions, and only when a
 figure is drawn: importing it costs ~300 ms and no other function needs it. Figures are built with the
 object API on the Agg canvas (no pyplot state), so concurrent reporters in one process do not interfere.
+
+Every figure says what it shows: a title naming the chain, the round and the job (also written into the PNG's
+tEXt "Title", so a reader or a test can tell which job a file shows without looking at it). Legends sit beside
+the plot, never over data; bars carry their values; shares and costs are drawn from 0; a round and its baseline
+stand side by side on one axis, or on axes that share their scale. The chain's figures grow with the number of
+rounds, and their bar labels turn upright when the bars get narrow, so 20 rounds stay readable.
 """
 
 import io
+from collections.abc import Sequence
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from gtchain.domain.report.models import ChainSummary, JobSummary
+    from gtchain.domain.report.models import ChainJob, ChainSummary, ForecastCheck, JobSummary
 
-HUMAN, MACHINE = "C0", "C1"
+HUMAN, MACHINE = "#1f77b4", "#ff7f0e"  # matplotlib's first two colours: humans blue, machines orange
+WITH_MODEL, COLD, BASELINE = "#2ca02c", "#7f7f7f", "#9467bd"
+FONT = 9
+MANY_BARS = 12  # from here on, bar labels are written upright
 
 
-def _figure(panels: int) -> Any:
+def _figure(width: float, height: float) -> Any:
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
-    figure = Figure(figsize=(5 * panels, 5), dpi=100, facecolor="white")
+    figure = Figure(figsize=(width, height), dpi=100, facecolor="white", layout="constrained")
     FigureCanvasAgg(figure)
     return figure
 
 
-def _png(figure: Any) -> bytes:
-    figure.tight_layout()
+def _png(figure: Any, title: str) -> bytes:
+    figure.suptitle(title, fontsize=FONT + 3, fontweight="bold")
     buffer = io.BytesIO()
-    # No "Software" entry: the bytes then depend only on the data, so a re-run writes the same file.
-    figure.savefig(buffer, format="png", metadata={"Software": None})
+    # No "Software" entry: the bytes then depend only on the data, so a re-run writes the same file. The title
+    # goes into the PNG's tEXt chunk too.
+    figure.savefig(buffer, format="png", metadata={"Software": None, "Title": title})
     return buffer.getvalue()
 
 
-def _usd(amount: Decimal | None) -> str:
-    # Escaped: two "$" in one title would make matplotlib typeset the text between them as math.
-    return "unknown" if amount is None else f"\\${amount:,.2f}"
+def png_title(png: bytes) -> str | None:
+    """The title a figure was drawn with (its PNG tEXt "Title" chunk)."""
+    from PIL import Image
+
+    with Image.open(io.BytesIO(png)) as image:
+        title = image.info.get("Title")
+    return str(title) if title is not None else None
 
 
-def job_figure(summary: "JobSummary") -> bytes:
-    """The notebook's panels: cost per iteration, images and boxes per iteration, training curves."""
+def _usd(amount: Decimal | None, places: int = 2) -> str:
+    # Escaped: two "$" in one text would make matplotlib typeset the text between them as math.
+    return "unknown" if amount is None else f"\\${amount:,.{places}f}"
+
+
+def _legend(axes: Any, **options: Any) -> None:
+    """Beside the plot, outside the axes: never over a bar or a line."""
+    handles, labels = axes.get_legend_handles_labels()
+    if handles:
+        axes.legend(handles, labels, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0, frameon=False,
+                    fontsize=FONT, **options)  # fmt: skip
+
+
+def _label_bars(axes: Any, container: Any, labels: Sequence[str], upright: bool) -> None:
+    axes.bar_label(container, labels=list(labels), padding=2, fontsize=FONT - 1, rotation=90 if upright else 0)
+
+
+def _headroom(axes: Any, top: float, upright: bool) -> None:
+    """From 0, with room above the tallest bar for its label."""
+    axes.set_ylim(0, max(top, 1e-9) * (1.35 if upright else 1.15))
+
+
+def _empty(axes: Any, text: str) -> None:
+    axes.text(0.5, 0.5, text, ha="center", va="center", transform=axes.transAxes, fontsize=FONT + 1, color="#555")
+    axes.set_xticks([])
+    axes.set_yticks([])
+
+
+# ---- one job ---------------------------------------------------------------------------------------------------
+
+
+def _task(summary: "JobSummary") -> str | None:
+    if summary.settings is not None:
+        return summary.settings.task
+    return "bounding-box" if summary.detail.human_boxes + summary.detail.machine_boxes else None
+
+
+def _things(task: str | None) -> str:
+    """What the job's objects are, in words: text classification labels texts, not images."""
+    return {"text-classification": "texts", None: "objects"}.get(task, "images")
+
+
+def job_title(summary: "JobSummary") -> str:
+    if summary.chain_id is None or summary.round is None:
+        return f"Labeling job {summary.job_name}"
+    role = " baseline (same objects, no model)" if summary.role == "baseline" else ""
+    return f"Chain {summary.chain_id} · round {summary.round}{role} · {summary.job_name}"
+
+
+def _cost_panel(axes: Any, summary: "JobSummary", ymax: float | None = None) -> None:
+    rows = summary.iterations
+    numbers = [row.iteration for row in rows]
+    fee = summary.cost.fee_per_object_usd
+    known = summary.cost.human_object_usd is not None
+    human = [float(row.human_usd if row.human_usd is not None else row.human * fee) for row in rows]
+    machine = [float(row.machine_usd) for row in rows]
+    upright = len(rows) >= MANY_BARS
+    axes.bar(numbers, human, width=0.7, color=HUMAN, hatch=None if known else "//",
+             label="human" if known else "human (fees only: worker pay unknown)")  # fmt: skip
+    stacked = axes.bar(numbers, machine, width=0.7, bottom=human, color=MACHINE, label="machine")
+    totals = [h + m for h, m in zip(human, machine, strict=True)]
+    _label_bars(axes, stacked, [f"${t:,.2f}" for t in totals], upright)
+    cost = summary.cost
+    human_total = _usd(cost.human_usd) if known else f"{_usd(cost.known_usd - cost.machine_usd)} fees + unknown pay"
+    axes.set_title(f"Cost per iteration: {human_total} human, {_usd(cost.machine_usd)} machine", fontsize=FONT + 1)
+    axes.set_xlabel("Iteration")
+    axes.set_ylabel("Cost (USD)")
+    axes.set_xticks(numbers)
+    _headroom(axes, ymax if ymax is not None else max(totals, default=0.0), upright)
+    _legend(axes)
+
+
+def _count_panel(axes: Any, summary: "JobSummary", boxes: bool, ymax: float | None = None) -> None:
+    rows = summary.iterations
+    numbers = [row.iteration for row in rows]
+    things = "boxes" if boxes else _things(_task(summary))
+    human = [row.human_boxes if boxes else row.human for row in rows]
+    machine = [row.machine_boxes if boxes else row.machine for row in rows]
+    upright = len(rows) >= MANY_BARS
+    axes.bar(numbers, human, width=0.7, color=HUMAN, label=f"{things}, human")
+    stacked = axes.bar(numbers, machine, width=0.7, bottom=human, color=MACHINE, label=f"{things}, machine")
+    totals = [h + m for h, m in zip(human, machine, strict=True)]
+    _label_bars(axes, stacked, [f"{t:,}" for t in totals], upright)
+    detail = summary.detail
+    if boxes:
+        title = f"Boxes per iteration: {detail.human_boxes:,} human, {detail.machine_boxes:,} machine"
+    else:
+        title = f"Labeled {things} per iteration: {detail.human:,} human, {detail.machine:,} machine"
+    axes.set_title(title, fontsize=FONT + 1)
+    axes.set_xlabel("Iteration")
+    axes.set_ylabel(things.capitalize())
+    axes.set_xticks(numbers)
+    _headroom(axes, ymax if ymax is not None else float(max(totals, default=0)), upright)
+    _legend(axes)
+
+
+def _curve_panel(axes: Any, summary: "JobSummary") -> None:
     from matplotlib import colormaps
     from matplotlib.ticker import MaxNLocator
 
     curves = summary.training_curves
-    figure = _figure(3 if curves else 2)
-    rows = summary.iterations
-    numbers = [row.iteration for row in rows]
-    fee = summary.cost.fee_per_object_usd
-    price_known = summary.cost.human_object_usd is not None
+    cmap = colormaps["viridis"]
+    step = max(1, len(curves) // 8)  # at most ~8 legend entries: first, every step-th, last
+    for index, curve in enumerate(curves):
+        samples = "" if curve.samples is None else f", {curve.samples:,} samples"
+        shown = index % step == 0 or index == len(curves) - 1
+        axes.plot(range(1, len(curve.values) + 1), curve.values, marker=".", linewidth=1.2,
+                  color=cmap(index / max(1, len(curves) - 1)),
+                  label=f"iteration {curve.iteration}{samples}" if shown else "_nolegend_")  # fmt: skip
+    metric = ", ".join(sorted({c.metric for c in curves if c.metric})) or "validation metric"
+    axes.set_title(f"Training curves ({metric}) per active-learning iteration", fontsize=FONT + 1)
+    axes.set_xlabel("Training epoch")
+    axes.set_ylabel(metric[:1].upper() + metric[1:])
+    axes.set_ylim(0, 1.0)  # accuracy and mAP are shares: from 0, so a flat curve looks flat
+    axes.xaxis.set_major_locator(MaxNLocator(integer=True))
+    axes.grid(True, alpha=0.3)
+    _legend(axes)
 
-    cost_axes = figure.add_subplot(1, 3 if curves else 2, 1)
-    human_usd = [float(row.human_usd if row.human_usd is not None else row.human * fee) for row in rows]
-    machine_usd = [float(row.machine_usd) for row in rows]
-    cost_axes.bar(numbers, human_usd, width=0.8, color=HUMAN, hatch=None if price_known else "//",
-                  label="human" if price_known else "human (fees only: worker pay unknown)")  # fmt: skip
-    cost_axes.bar(numbers, machine_usd, width=0.8, bottom=human_usd, color=MACHINE, label="auto")
-    cost = summary.cost
-    human_total = (
-        _usd(cost.human_usd) if price_known else f"{_usd(cost.known_usd - cost.machine_usd)} fees + unknown pay"
-    )
-    cost_axes.set_title(f"Total annotation costs:\n{human_total} human, {_usd(cost.machine_usd)} auto")
-    cost_axes.set_xlabel("Iteration")
-    cost_axes.set_ylabel("Cost in dollars")
-    cost_axes.set_xticks(numbers)
-    cost_axes.legend()
 
-    count_axes = figure.add_subplot(1, 3 if curves else 2, 2)
-    detail = summary.detail
-    images = [n - 0.2 for n in numbers]
-    boxes = [n + 0.2 for n in numbers]
-    machine_images = [row.machine for row in rows]
-    machine_boxes = [row.machine_boxes for row in rows]
-    count_axes.bar(images, machine_images, width=0.4, color=MACHINE, label="images, auto")
-    count_axes.bar(images, [r.human for r in rows], width=0.4, bottom=machine_images, color=HUMAN,
-                   label="images, human")  # fmt: skip
-    count_axes.bar(boxes, machine_boxes, width=0.4, color=MACHINE, alpha=0.4, label="boxes, auto")
-    count_axes.bar(boxes, [r.human_boxes for r in rows], width=0.4, bottom=machine_boxes, color=HUMAN, alpha=0.4,
-                   label="boxes, human")  # fmt: skip
-    count_axes.set_title(
-        f"Total annotation counts:\nHuman: {detail.human} images, {detail.human_boxes} boxes\n"
-        f"Machine: {detail.machine} images, {detail.machine_boxes} boxes"
-    )
-    count_axes.set_xlabel("Iteration (left bar: images, right bar: boxes)")
-    count_axes.set_ylabel("Count")
-    count_axes.set_xticks(numbers)
-    count_axes.legend()
+def _class_panel(axes: Any, summary: "JobSummary") -> None:
+    classes = summary.classes
+    unit = summary.class_unit or "objects"
+    names = [c.name for c in classes]
+    shares = [100 * (c.machine_fraction or 0.0) for c in classes]
+    positions = list(range(len(classes)))
+    bars = axes.barh(positions, shares, height=0.5, color=MACHINE, label=f"machine-labeled share of {unit}")
+    axes.bar_label(bars, labels=[f"{s:.1f}% of {c.human + c.machine:,}" for s, c in zip(shares, classes, strict=True)],
+                   padding=3, fontsize=FONT - 1)  # fmt: skip
+    axes.set_yticks(positions, names, fontsize=FONT)
+    axes.set_ylim(len(classes) - 0.4 + (0.6 if len(classes) < 3 else 0), -0.6 - (0.6 if len(classes) < 3 else 0))
+    axes.set_xlim(0, 125)
+    axes.set_xticks([0, 25, 50, 75, 100])
+    axes.set_xlabel(f"Machine-labeled {unit} (%)")
+    axes.set_title(f"Machine-labeled share per class ({unit})", fontsize=FONT + 1)
 
-    if curves:
-        curve_axes = figure.add_subplot(1, 3, 3)
-        cmap = colormaps["coolwarm"]
-        for index, curve in enumerate(curves):
-            samples = "" if curve.samples is None else f", {curve.samples} samples"
-            curve_axes.plot(range(1, len(curve.values) + 1), curve.values, marker=".",
-                            color=cmap(index / max(1, len(curves) - 1)),
-                            label=f"iteration {curve.iteration}{samples}")  # fmt: skip
-        curve_axes.set_title("Active learning training curves")
-        curve_axes.set_xlabel("Training epoch")
-        curve_axes.set_ylabel(", ".join(sorted({c.metric for c in curves if c.metric})) or "Validation metric")
-        curve_axes.xaxis.set_major_locator(MaxNLocator(integer=True))
-        curve_axes.grid(True)
-        curve_axes.legend()
-    return _png(figure)
+
+def job_panels(summary: "JobSummary") -> list[str]:
+    """The panels a job's figure has: boxes only for bounding boxes, curves and classes when there are any."""
+    boxes = _task(summary) == "bounding-box"
+    return ["cost", "count", *(["boxes"] if boxes else []), *(["curves"] if summary.training_curves else []),
+            *(["classes"] if summary.classes else [])]  # fmt: skip
+
+
+def build_job_figure(summary: "JobSummary") -> Any:
+    """The figure before it is saved (tests inspect its axes); job_figure saves it as PNG."""
+    panels = job_panels(summary)
+    columns = 2
+    rows = -(-len(panels) // columns)
+    figure = _figure(13, 0.6 + 3.6 * rows)
+    grid = figure.add_gridspec(rows, columns)
+    for index, panel in enumerate(panels):
+        axes = figure.add_subplot(grid[index // columns, index % columns])
+        axes.set_label(panel)
+        if not summary.iterations and panel in ("cost", "count", "boxes"):
+            _empty(axes, "No labels were written")
+            continue
+        if panel == "cost":
+            _cost_panel(axes, summary)
+        elif panel == "count":
+            _count_panel(axes, summary, boxes=False)
+        elif panel == "boxes":
+            _count_panel(axes, summary, boxes=True)
+        elif panel == "curves":
+            _curve_panel(axes, summary)
+        else:
+            _class_panel(axes, summary)
+    return figure
+
+
+def job_figure(summary: "JobSummary") -> bytes:
+    """The notebook's panels, for any task: cost and labeled objects per iteration (boxes too for bounding boxes),
+    the active-learning training curves, and the machine-labeled share per class."""
+    return _png(build_job_figure(summary), job_title(summary))
+
+
+def comparison_title(chain_id: str, round_number: int, with_model: str, without_model: str) -> str:
+    return (f"Chain {chain_id} · round {round_number}: with the carried model ({with_model}) "
+            f"vs baseline without it ({without_model})")  # fmt: skip
+
+
+def build_comparison_figure(with_model: "JobSummary", without_model: "JobSummary") -> Any:
+    """A round and its baseline side by side, on axes that share their scale: cost and labeled objects per
+    iteration."""
+    figure = _figure(13, 7.6)
+    grid = figure.add_gridspec(2, 2)
+    pair = (with_model, without_model)
+
+    def top(summary: "JobSummary", what: str) -> float:
+        fee = summary.cost.fee_per_object_usd
+        if what == "cost":
+            return max((float((r.human_usd if r.human_usd is not None else r.human * fee) + r.machine_usd)
+                        for r in summary.iterations), default=0.0)  # fmt: skip
+        return float(max((r.human + r.machine for r in summary.iterations), default=0))
+
+    cost_top = max(top(s, "cost") for s in pair)
+    count_top = max(top(s, "count") for s in pair)
+    for column, summary in enumerate(pair):
+        label = "with the carried model" if column == 0 else "baseline, no model"
+        cost_axes = figure.add_subplot(grid[0, column])
+        count_axes = figure.add_subplot(grid[1, column])
+        if summary.iterations:
+            _cost_panel(cost_axes, summary, ymax=cost_top)
+            _count_panel(count_axes, summary, boxes=False, ymax=count_top)
+        else:
+            _empty(cost_axes, "No labels were written")
+            _empty(count_axes, "No labels were written")
+        cost_axes.set_title(f"{label}\n{cost_axes.get_title()}", fontsize=FONT + 1)
+        count_axes.set_title(f"{label}\n{count_axes.get_title()}", fontsize=FONT + 1)
+    return figure
+
+
+def comparison_figure(chain_id: str, with_model: "JobSummary", without_model: "JobSummary") -> bytes:
+    title = comparison_title(chain_id, with_model.round or 0, with_model.job_name, without_model.job_name)
+    return _png(build_comparison_figure(with_model, without_model), title)
+
+
+def comparison_figures(summary: "ChainSummary", jobs: Sequence["JobSummary"]) -> dict[int, bytes]:
+    """One comparison figure per round compared with its baseline, by round."""
+    by_name = {job.job_name: job for job in jobs}
+    figures = {}
+    for comparison in summary.comparisons:
+        with_model = by_name.get(comparison.with_model.job_name)
+        without_model = by_name.get(comparison.without_model.job_name)
+        if with_model is not None and without_model is not None:
+            figures[comparison.round] = comparison_figure(summary.chain_id, with_model, without_model)
+    return figures
+
+
+# ---- the chain ----------------------------------------------------------------------------------------------------
+
+
+def chain_title(summary: "ChainSummary") -> str:
+    numbers = sorted({job.round for job in summary.rounds})
+    if not numbers:
+        return f"Chain {summary.chain_id}: no job reported yet"
+    span = f"round {numbers[0]}" if len(numbers) == 1 else f"rounds {numbers[0]}-{numbers[-1]}"
+    jobs = len(summary.rounds)
+    names = "" if jobs > 3 else ": " + ", ".join(job.job_name for job in summary.rounds)
+    return f"Chain {summary.chain_id} · {span} ({jobs} job{'s' if jobs != 1 else ''}){names}"
+
+
+def bar_positions(jobs: Sequence["ChainJob"]) -> dict[str, float]:
+    """Each job's x: a round alone sits on its tick; a round and its baseline stand either side of it."""
+    paired = {job.round for job in jobs if job.role == "baseline"} & {job.round for job in jobs if job.role == "round"}
+    offsets = {"round": -0.21, "baseline": 0.21}
+    return {job.job_name: job.round + (offsets[job.role] if job.round in paired else 0.0) for job in jobs}
+
+
+def _kind(job: "ChainJob") -> tuple[str, str, str | None]:
+    if job.role == "baseline":
+        return "baseline (same objects, no model)", BASELINE, "//"
+    if job.initial_model_arn:
+        return "round with the carried model", WITH_MODEL, None
+    return "round without a model (cold start)", COLD, None
+
+
+def _by_kind(jobs: Sequence["ChainJob"]) -> dict[tuple[str, str, str | None], list["ChainJob"]]:
+    groups: dict[tuple[str, str, str | None], list[ChainJob]] = {}
+    for job in jobs:
+        groups.setdefault(_kind(job), []).append(job)
+    return groups
+
+
+def _per_object_panel(axes: Any, summary: "ChainSummary", x: dict[str, float], width: float, upright: bool) -> None:
+    top = 0.0
+    for (label, color, hatch), jobs in _by_kind(summary.rounds).items():
+        values = [float(j.average_per_object_usd if j.average_per_object_usd is not None else
+                        j.known_usd / max(1, j.objects.human + j.objects.machine)) for j in jobs]  # fmt: skip
+        if any(j.average_per_object_usd is None for j in jobs):
+            label += " (fees only where pay is unknown)"
+        bars = axes.bar([x[j.job_name] for j in jobs], values, width=width, color=color, hatch=hatch,
+                        edgecolor="white", label=label)  # fmt: skip
+        _label_bars(axes, bars, [f"${v:,.3f}" for v in values], upright)
+        top = max(top, *values)
+    axes.set_title("Cost per labeled object by round (with and without the carried model)", fontsize=FONT + 1)
+    axes.set_ylabel("USD per labeled object")
+    _headroom(axes, top, upright)
+    _legend(axes)
+
+
+def _share_panel(axes: Any, summary: "ChainSummary", x: dict[str, float], width: float, upright: bool) -> None:
+    for (label, color, hatch), jobs in _by_kind(summary.rounds).items():
+        values = [100 * (j.machine_fraction or 0.0) for j in jobs]
+        bars = axes.bar([x[j.job_name] for j in jobs], values, width=width, color=color, hatch=hatch,
+                        edgecolor="white", label=label)  # fmt: skip
+        _label_bars(axes, bars, [f"{v:.1f}%" for v in values], upright)
+    axes.set_title("Machine-labeled share by round", fontsize=FONT + 1)
+    axes.set_ylabel("Machine-labeled (%)")
+    axes.set_ylim(0, 125 if upright else 112)
+    axes.set_yticks([0, 25, 50, 75, 100])
+    _legend(axes)
+
+
+def _forecast_panel(
+    axes: Any, checks: Sequence["ForecastCheck"], x: dict[str, float], width: float, upright: bool
+) -> None:
+    positions = [x[c.job_name] for c in checks if c.job_name in x]
+    checks = [c for c in checks if c.job_name in x]
+    actual = [float(c.actual_usd) for c in checks]
+    bars = axes.bar(positions, actual, width=width, color="#8c8c8c", label="actual cost")
+    # Inside the bars: above them sit the forecast's markers.
+    axes.bar_label(bars, labels=[f"${v:,.0f}" for v in actual], label_type="center", color="white",
+                   fontsize=FONT - 1, rotation=90 if upright else 0)  # fmt: skip
+    axes.scatter(positions, [float(c.worst_case_usd) for c in checks], marker="_", s=260, color="#d62728",
+                 linewidths=2, label="worst case (every object human)", zorder=3)  # fmt: skip
+    axes.scatter(positions, [float(c.floor_usd) for c in checks], marker="_", s=260, color="#2ca02c",
+                 linewidths=2, label="floor (Ground Truth's schedule at best)", zorder=3)  # fmt: skip
+    expected = [c for c in checks if c.expected_usd is not None]
+    if expected:
+        mid = [float(c.expected_usd or 0) for c in expected]
+        low = [m - float(c.expected_low_usd or 0) for m, c in zip(mid, expected, strict=True)]
+        high = [float(c.expected_high_usd or 0) - m for m, c in zip(mid, expected, strict=True)]
+        axes.errorbar([x[c.job_name] for c in expected], mid, yerr=[low, high], fmt="o", color="black", markersize=4,
+                      capsize=3, label="expected before the round (band), from earlier rounds", zorder=4)  # fmt: skip
+    top = max([float(c.worst_case_usd) for c in checks] + actual, default=0.0)
+    axes.set_title("Forecast before each round vs actual cost", fontsize=FONT + 1)
+    axes.set_ylabel("Cost (USD)")
+    _headroom(axes, top, upright)
+    _legend(axes)
+
+
+def build_chain_figure(summary: "ChainSummary") -> Any:
+    """The figure before it is saved (tests inspect its axes); chain_figure saves it as PNG."""
+    jobs = summary.rounds
+    numbers = sorted({job.round for job in jobs})
+    panels = 3 if summary.forecast_vs_actual else 2
+    figure = _figure(max(11.0, min(22.0, 4.5 + 0.42 * len(jobs))), 0.6 + 3.3 * panels)
+    if not jobs:
+        _empty(figure.add_subplot(1, 1, 1), "No job of this chain has been reported yet")
+        return figure
+    axes_list = figure.subplots(panels, 1, sharex=True, squeeze=False)[:, 0]
+    x = bar_positions(jobs)
+    paired = any(job.role == "baseline" for job in jobs)
+    width = 0.4 if paired else 0.6
+    upright = len(jobs) >= MANY_BARS
+    _per_object_panel(axes_list[0], summary, x, width, upright)
+    _share_panel(axes_list[1], summary, x, width, upright)
+    if panels == 3:
+        _forecast_panel(axes_list[2], summary.forecast_vs_actual, x, width, upright)
+    for axes, label in zip(axes_list, ("per-object", "share", "forecast"), strict=False):
+        axes.set_label(label)
+        axes.set_xticks(numbers)
+        axes.tick_params(labelbottom=True)
+        axes.set_xlim(min(numbers) - 0.7, max(numbers) + 0.7)
+    axes_list[-1].set_xlabel("Round")
+    return figure
 
 
 def chain_figure(summary: "ChainSummary") -> bytes:
-    """Machine fraction and cost per round, each baseline (same objects, no model) beside its round."""
-    figure = _figure(2)
-    fraction_axes = figure.add_subplot(1, 2, 1)
-    cost_axes = figure.add_subplot(1, 2, 2)
-    for role, offset, color, label in (
-        ("round", -0.2, HUMAN, "round"), ("baseline", 0.2, MACHINE, "baseline (same objects, no model)"),
-    ):  # fmt: skip
-        jobs = [job for job in summary.rounds if job.role == role]
-        if not jobs:
-            continue
-        x = [job.round + offset for job in jobs]
-        fraction_axes.bar(x, [100 * (job.machine_fraction or 0) for job in jobs], width=0.4, color=color,
-                          label=label)  # fmt: skip
-        known = [job for job in jobs if job.total_usd is not None]
-        unknown = [job for job in jobs if job.total_usd is None]
-        cost_axes.bar([job.round + offset for job in known], [float(job.total_usd or 0) for job in known],
-                      width=0.4, color=color, label=label)  # fmt: skip
-        if unknown:
-            cost_axes.bar([job.round + offset for job in unknown], [float(job.known_usd) for job in unknown],
-                          width=0.4, color=color, hatch="//", alpha=0.5,
-                          label=f"{label}: fees only, pay unknown")  # fmt: skip
-    numbers = sorted({job.round for job in summary.rounds})
-    fraction_axes.set_title("Machine-labeled objects per round")
-    fraction_axes.set_ylabel("Machine-labeled (%)")
-    fraction_axes.set_ylim(0, 100)
-    cost_axes.set_title(f"Cost per round (total {_usd(summary.totals.total_usd)})")
-    cost_axes.set_ylabel("Cost in dollars")
-    for axes in (fraction_axes, cost_axes):
-        axes.set_xlabel("Round")
-        axes.set_xticks(numbers)
-        if summary.rounds:
-            axes.legend()
-    return _png(figure)
+    """Cost per object, machine-labeled share and forecast against actual, by round; each baseline beside its
+    round on the same axes."""
+    return _png(build_chain_figure(summary), chain_title(summary))

@@ -22,6 +22,7 @@ from gtchain.domain.forecast import (
 )
 from gtchain.domain.names import Role
 from gtchain.domain.records import ChainRecord, RoundRecord, RoundStatus
+from gtchain.domain.report.models import JobSummary
 from gtchain.domain.spec import ChainSpec
 
 DEFAULT_SEEDS = (1, 2, 3)
@@ -65,6 +66,17 @@ def observed_from_chain_summary(summary: Mapping[str, Any]) -> list[Observed]:
     return observed
 
 
+def observed_from_summaries(summaries: Sequence[JobSummary]) -> list[Observed]:
+    """The completed jobs among a chain's job summaries (the chain report's inputs)."""
+    observed = []
+    for s in summaries:
+        if s.status != "Completed" or s.round is None or s.role is None:
+            continue
+        with_model = s.role == "round" and s.initial_model_arn is not None
+        observed.append(Observed(s.round, s.role, with_model, s.objects.human, s.objects.machine))
+    return observed
+
+
 # ---- status.json: the next round ---------------------------------------------------------------------------------
 
 
@@ -99,6 +111,43 @@ def next_round_forecast(chain: ChainRecord, rounds: Sequence[RoundRecord]) -> Ro
     if planned is None:
         return None
     return forecast_round(chain.spec, planned, history=observed_from_rounds(rounds))
+
+
+class RoundReader(Protocol):
+    """The two single-item reads the report function may make (its role allows dynamodb:GetItem only)."""
+
+    def get_chain(self, chain_id: str) -> ChainRecord | None: ...
+    def get_round(self, chain_id: str, number: int) -> RoundRecord | None: ...
+
+
+def upcoming_round_forecast(
+    store: RoundReader, chain_id: str, history: Sequence[Observed], reported: Sequence[int]
+) -> RoundForecast | None:
+    """For the chain report: the first round after the reported ones that has not completed (running, or queued
+    next), forecast from the reported jobs. A started round keeps what it started with (model, baseline); a
+    queued one starts from the chain's latest model, with a baseline as chain.json's policy decides."""
+    chain = store.get_chain(chain_id)
+    if chain is None:
+        return None
+    baseline_before = any(o.role == "baseline" for o in history)
+    for number in range(max(reported, default=0) + 1, chain.next_round):
+        record = store.get_round(chain_id, number)
+        if record is None or record.status == RoundStatus.COMPLETED:
+            baseline_before = baseline_before or bool(record and record.baseline)
+            continue
+        spec = record.spec or chain.spec
+        if record.status in (RoundStatus.STARTING, RoundStatus.RUNNING) and record.job is not None:
+            started = bool(record.job.initial_model_arn) and spec.auto_labeling
+            planned = PlannedRound(number, record.objects, started, record.baseline is not None, record.manifest_name,
+                                   f"{record.part}/{record.parts}")  # fmt: skip
+        else:
+            with_model = spec.auto_labeling and chain.latest_model_arn is not None
+            baseline = runs_baseline(spec.baseline, auto_labeling=spec.auto_labeling, with_model=with_model,
+                                     baseline_before=baseline_before)  # fmt: skip
+            planned = PlannedRound(number, record.part_objects, with_model, baseline, record.manifest_name,
+                                   f"{record.part}/{record.parts}")  # fmt: skip
+        return forecast_round(spec, planned, history=history)
+    return None
 
 
 # ---- the CLI: before a submission --------------------------------------------------------------------------------

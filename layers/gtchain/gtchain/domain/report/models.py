@@ -10,6 +10,8 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict
 from pydantic.alias_generators import to_camel
 
+from gtchain.domain.forecast import RoundForecast
+
 SCHEMA_VERSION = 1
 FOUR_PLACES = Decimal("0.0001")
 
@@ -88,6 +90,23 @@ class TrainingCurve(_Model):
     values: list[float]
 
 
+class JobSettings(_Model):
+    """What the job ran with, from its round's chain.json snapshot (null for a job no chain started)."""
+
+    task: str
+    auto_labeling: bool
+    max_concurrent_tasks: int
+
+
+class ClassShare(_Model):
+    """One class's labels by who made them: objects (classification) or boxes (bounding boxes)."""
+
+    name: str
+    human: int
+    machine: int
+    machine_fraction: float | None
+
+
 class JobSummary(_Model):
     schema_version: int = SCHEMA_VERSION
     generated_at: str
@@ -106,6 +125,11 @@ class JobSummary(_Model):
     cost: Cost
     training_curves: list[TrainingCurve]
     warnings: list[str]
+    # Added with the forecast (issue 17); defaults keep older summary.json files readable.
+    settings: JobSettings | None = None
+    eligibility: list[str] = []  # why auto-labeling could not run in this job, or was unlikely to pay
+    class_unit: Literal["objects", "boxes"] | None = None  # what `classes` counts
+    classes: list[ClassShare] = []
 
 
 class _Costs(_Model):
@@ -134,6 +158,8 @@ class ChainJob(_Costs):
     warnings: int
     summary_uri: str
     report_uri: str
+    task: str | None = None
+    eligibility: list[str] = []
 
 
 class Side(_Model):
@@ -163,6 +189,44 @@ class CarriedModel(_Model):
     saved_usd: Decimal | None  # the sum of the comparisons' saved_usd; null if any is unknown or none ran
 
 
+class ForecastCheck(_Model):
+    """A job's forecast, as it stood before its round (recomputed from the rounds before it), against what it cost."""
+
+    round: int
+    role: Literal["round", "baseline"]
+    job_name: str
+    worst_case_usd: Decimal
+    floor_usd: Decimal
+    expected_usd: Decimal | None  # none for the chain's first round: no history yet
+    expected_low_usd: Decimal | None
+    expected_high_usd: Decimal | None
+    basis: str | None
+    actual_usd: Decimal  # the total, or the fees when the task price is unknown
+    within_band: bool | None
+
+
+class BaselineValue(_Model):
+    """What the baselines cost against what they measured."""
+
+    baselines: int
+    cost_usd: Decimal | None  # every baseline's cost (null if a task price is unknown)
+    measured_saved_usd: Decimal | None  # what the carried model saved in the compared rounds
+    net_usd: Decimal | None  # measured_saved - cost: negative while the measurement costs more than it found
+    saved_per_object_usd: Decimal | None  # measured_saved / the compared rounds' objects
+    uncompared_rounds: int  # rounds with a carried model and no baseline
+    uncompared_objects: int
+    estimated_saved_usd: Decimal | None  # saved_per_object x uncompared_objects: an estimate, not a measurement
+
+
+class Audits(_Model):
+    """A slot for audits of machine labels (none are run yet): what they cost and the accuracy they found."""
+
+    jobs: int = 0
+    spent_usd: Decimal = Decimal("0.00")
+    checked_objects: int = 0
+    machine_label_accuracy: float | None = None
+
+
 class ChainSummary(_Model):
     schema_version: int = SCHEMA_VERSION
     generated_at: str
@@ -173,3 +237,9 @@ class ChainSummary(_Model):
     comparisons: list[Comparison]
     carried_model: CarriedModel
     warnings: list[str]
+    # Added with the forecast (issue 17); defaults keep older summary.json files readable.
+    headline: list[str] = []  # two or three sentences: spent, what the model saved net of baselines, the next round
+    baselines: BaselineValue | None = None
+    audits: Audits = Audits()
+    forecast_vs_actual: list[ForecastCheck] = []
+    next_round: RoundForecast | None = None

@@ -47,6 +47,14 @@ class IterationCounts:
     machine_boxes: int = 0
 
 
+@dataclass
+class ClassCounts:
+    """Labels of one class: objects (classification) or boxes (bounding boxes), by who labeled them."""
+
+    human: int = 0
+    machine: int = 0
+
+
 @dataclass(frozen=True)
 class TrainingJobRef:
     iteration: int
@@ -60,6 +68,15 @@ class JobDetail:
     in_both: int = 0
     warnings: list[str] = field(default_factory=list)
     training_jobs: list[TrainingJobRef] = field(default_factory=list)
+    classes: dict[str, ClassCounts] = field(default_factory=dict)  # by class name, from the labels' metadata
+
+    def count_classes(self, classes: tuple[str, ...], human: bool) -> None:
+        for name in classes:
+            counts = self.classes.setdefault(name, ClassCounts())
+            if human:
+                counts.human += 1
+            else:
+                counts.machine += 1
 
     def at(self, iteration: int) -> IterationCounts:
         return self.iterations.setdefault(iteration, IterationCounts())
@@ -152,7 +169,33 @@ def _boxes(label: Any) -> int:
     return 0
 
 
-def consolidated_entry(entry: Any, label_attribute: str) -> tuple[ObjectId, int] | None:
+def label_classes(label: Any, metadata: Any) -> tuple[str, ...]:
+    """The classes a label shows, named by its metadata (https://docs.aws.amazon.com/sagemaker/latest/dg/sms-data-output.html):
+    a bounding-box label's class per box (`class-map`), a classification label's one class (`class-name`).
+    Semantic segmentation (a mask) names none per object."""
+    metadata = metadata if isinstance(metadata, dict) else {}
+    if isinstance(label, dict) and isinstance(label.get("annotations"), list):
+        class_map = metadata.get("class-map") if isinstance(metadata.get("class-map"), dict) else {}
+        return tuple(
+            str(class_map.get(str(box.get("class_id")), box.get("class_id")))
+            for box in label["annotations"]
+            if isinstance(box, dict) and box.get("class_id") is not None
+        )
+    if isinstance(label, int) and not isinstance(label, bool):
+        name = metadata.get("class-name")
+        return (name if isinstance(name, str) and name else str(label),)
+    return ()
+
+
+Parsed = tuple[ObjectId, int, tuple[str, ...]]  # the object, its boxes, its classes
+
+
+def _parsed(object_id: ObjectId, content: dict[str, Any], label_attribute: str) -> Parsed:
+    label = content[label_attribute]
+    return object_id, _boxes(label), label_classes(label, content.get(f"{label_attribute}-metadata"))
+
+
+def consolidated_entry(entry: Any, label_attribute: str) -> Parsed | None:
     if not isinstance(entry, dict):
         return None
     object_id = _object_id(entry.get("datasetObjectId"))
@@ -160,10 +203,10 @@ def consolidated_entry(entry: Any, label_attribute: str) -> tuple[ObjectId, int]
     content = annotation.get("content") if isinstance(annotation, dict) else None
     if object_id is None or not isinstance(content, dict) or label_attribute not in content:
         return None
-    return object_id, _boxes(content[label_attribute])
+    return _parsed(object_id, content, label_attribute)
 
 
-def auto_annotation(line: bytes, label_attribute: str) -> tuple[ObjectId, int] | None:
+def auto_annotation(line: bytes, label_attribute: str) -> Parsed | None:
     token, _, payload = line.strip().partition(b" ")
     try:
         object_id = _object_id(token.decode())
@@ -172,7 +215,7 @@ def auto_annotation(line: bytes, label_attribute: str) -> tuple[ObjectId, int] |
         return None
     if object_id is None or not isinstance(document, dict) or label_attribute not in document:
         return None
-    return object_id, _boxes(document[label_attribute])
+    return _parsed(object_id, document, label_attribute)
 
 
 def examples(values: list[Any]) -> str:

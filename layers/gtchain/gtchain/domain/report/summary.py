@@ -4,13 +4,17 @@ the chain service's cost function for every amount."""
 from dataclasses import dataclass
 from decimal import Decimal
 
+from gtchain.domain.forecast import Terms, eligibility
 from gtchain.domain.labeling_job import ChainContext, LabelingJob
+from gtchain.domain.manifest import AUTO_LABELING_MIN_OBJECTS
 from gtchain.domain.pricing import JobPricing, cents_or_none, to_cents
 from gtchain.domain.records import LabelCounts
 from gtchain.domain.report.models import (
+    ClassShare,
     Cost,
     Detail,
     Iteration,
+    JobSettings,
     JobSummary,
     Objects,
     TrainingCurve,
@@ -115,6 +119,43 @@ def _disagreement(counters: LabelCounts, detail: JobDetail) -> list[str]:
     ]
 
 
+def settings_of(spec: ChainSpec | None) -> JobSettings | None:
+    if spec is None:
+        return None
+    return JobSettings(task=spec.task.value, auto_labeling=spec.auto_labeling,
+                       max_concurrent_tasks=spec.max_concurrent_tasks)  # fmt: skip
+
+
+def job_eligibility(
+    job: LabelingJob, settings: JobSettings | None, resolved: ResolvedPricing, context: ChainContext | None
+) -> list[str]:
+    """Why the job could not auto-label, or was unlikely to pay (domain.forecast.eligibility), from the settings it
+    ran with; a job no chain started says only what its size alone tells."""
+    counters = job.counters
+    objects = counters.total_labeled + counters.failed + counters.unlabeled
+    if settings is None:
+        if 0 < objects < AUTO_LABELING_MIN_OBJECTS and counters.machine_labeled == 0:
+            return [
+                f"this job has {objects:,} objects: Ground Truth auto-labels only jobs of at least "
+                f"{AUTO_LABELING_MIN_OBJECTS:,} objects (https://docs.aws.amazon.com/sagemaker/latest/dg/"
+                "sms-automated-labeling.html), so humans labeled every object"
+            ]
+        return []
+    terms = Terms(settings.task, resolved.pricing, settings.auto_labeling, settings.max_concurrent_tasks)
+    number = context.round if context else 0
+    found = eligibility(terms, number, objects, with_model=job.initial_model_arn is not None)
+    return found if context else [w.replace("round 0", "this job", 1) for w in found]
+
+
+def _classes(detail: JobDetail) -> list[ClassShare]:
+    return [
+        ClassShare(
+            name=name, human=c.human, machine=c.machine, machine_fraction=fraction(c.machine, c.human + c.machine)
+        )
+        for name, c in sorted(detail.classes.items())
+    ]
+
+
 def build_summary(
     *,
     job: LabelingJob,
@@ -124,6 +165,7 @@ def build_summary(
     resolved: ResolvedPricing,
     context: ChainContext | None,
     generated_at: str,
+    settings: JobSettings | None = None,
 ) -> JobSummary:
     counters = job.counters
     status = job.status
@@ -162,4 +204,10 @@ def build_summary(
         cost=cost,
         training_curves=curves,
         warnings=warnings,
+        settings=settings,
+        eligibility=job_eligibility(job, settings, resolved, context),
+        class_unit=("boxes" if detail.total("human_boxes") + detail.total("machine_boxes") else "objects")
+        if detail.classes
+        else None,
+        classes=_classes(detail),
     )

@@ -11,6 +11,7 @@ from collections.abc import Callable
 
 from pydantic import ValidationError
 
+from gtchain.domain.forecast import RoundForecast
 from gtchain.domain.names import (
     REPORT_FIGURE,
     REPORT_HTML,
@@ -23,6 +24,7 @@ from gtchain.domain.names import (
 from gtchain.domain.report.chain import Recorded, build_chain_summary
 from gtchain.domain.report.models import JobSummary
 from gtchain.rendering.html import render_chain_html
+from gtchain.service.forecast import RoundReader, observed_from_summaries, upcoming_round_forecast
 from gtchain.service.ports import StreamingObjectStore, TransientError
 
 MAX_PASSES = 5
@@ -55,25 +57,43 @@ def _load(
     return recorded, warnings
 
 
+def _next_round(store: RoundReader | None, chain_id: str, recorded: list[Recorded]) -> RoundForecast | None:
+    if store is None:
+        return None
+    summaries = [r.summary for r in recorded]
+    reported = [s.round for s in summaries if s.round is not None]
+    return upcoming_round_forecast(store, chain_id, observed_from_summaries(summaries), reported)
+
+
 def rebuild_chain_report(
-    objects: StreamingObjectStore, bucket: str, chain_id: str, now: Callable[[], str]
+    objects: StreamingObjectStore,
+    bucket: str,
+    chain_id: str,
+    now: Callable[[], str],
+    *,
+    store: RoundReader | None = None,
 ) -> dict[str, str]:
-    """Write the chain's summary.json, report.png and report.html; returns their URIs."""
-    from gtchain.rendering.figures import chain_figure
+    """Write the chain's summary.json, report.png and report.html; returns their URIs. With the chain table
+    (`store`: two GetItems), the report forecasts the chain's next round."""
+    from gtchain.rendering.figures import chain_figure, comparison_figures
 
     prefix = chain_report_prefix(chain_id)
     listed = _list_summaries(objects, bucket, chain_id)
     for _ in range(MAX_PASSES):
         recorded, warnings = _load(objects, bucket, chain_id, list(listed))
-        summary = build_chain_summary(chain_id, recorded, warnings, now())
+        summary = build_chain_summary(
+            chain_id, recorded, warnings, now(), next_round=_next_round(store, chain_id, recorded)
+        )
         png = chain_figure(summary)
         job_pngs = {}
         for r in recorded:
             key = job_report_prefix(chain_id, r.summary.job_name) + REPORT_FIGURE
             if objects.head(bucket, key) is not None:
                 job_pngs[r.summary.job_name] = objects.get_bytes(bucket, key)
+        compared = comparison_figures(summary, [r.summary for r in recorded])
         objects.put(bucket, prefix + REPORT_FIGURE, png, "image/png")
-        objects.put(bucket, prefix + REPORT_HTML, render_chain_html(summary, png, job_pngs).encode(), "text/html")
+        html = render_chain_html(summary, png, job_pngs, compared)
+        objects.put(bucket, prefix + REPORT_HTML, html.encode(), "text/html")
         objects.put(bucket, prefix + REPORT_SUMMARY, summary.to_json(), "application/json")
         again = _list_summaries(objects, bucket, chain_id)
         if again == listed:

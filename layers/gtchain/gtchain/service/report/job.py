@@ -10,7 +10,7 @@ from gtchain.domain.labeling_job import ChainContext, LabelingJob
 from gtchain.domain.names import REPORT_FIGURE, REPORT_SUMMARY, job_report_prefix
 from gtchain.domain.records import utc_now
 from gtchain.domain.report.models import JobSummary
-from gtchain.domain.report.summary import NO_OVERRIDES, PriceOverrides, build_summary, resolve_pricing
+from gtchain.domain.report.summary import NO_OVERRIDES, PriceOverrides, build_summary, resolve_pricing, settings_of
 from gtchain.domain.spec import ChainSpec
 from gtchain.observability import logger
 from gtchain.service.job_output import output_manifest_location
@@ -98,10 +98,11 @@ def build_job_summary(
     bucket, prefix = _output_prefix(job)
     detail = parse_job_output(ports.objects, bucket, prefix, job.label_attribute)
     curves, curve_warnings = training_curves(ports.logs, detail.training_jobs)
+    spec = _spec(ports, context)
     return build_summary(
         job=job, detail=detail, curves=curves, curve_warnings=curve_warnings,
-        resolved=resolve_pricing(job, _spec(ports, context), overrides), context=context,
-        generated_at=now(),
+        resolved=resolve_pricing(job, spec, overrides), context=context, generated_at=now(),
+        settings=settings_of(spec),
     )  # fmt: skip
 
 
@@ -133,7 +134,7 @@ def report_job(
     uris = {"reportUri": out.write(REPORT_FIGURE, job_figure(summary), "image/png")}
     uris["summaryUri"] = out.write(REPORT_SUMMARY, summary.to_json(), "application/json")
     if chain is not None:
-        uris |= rebuild_chain_report(ports.objects, chain[1], chain[0].chain_id, now)
+        uris |= rebuild_chain_report(ports.objects, chain[1], chain[0].chain_id, now, store=ports.store)
         _announce(ports, chain[0], summary, uris)
     return ReportOutcome(summary, uris)
 

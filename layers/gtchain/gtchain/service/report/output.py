@@ -15,8 +15,8 @@ from gtchain.domain.report.parse import (
     ITERATION_DIR,
     MODEL_FILE,
     TRAINING_PREFIX,
-    WORKER_RESPONSE_PREFIX,
     WHOLE_FILE_BYTES,
+    WORKER_RESPONSE_PREFIX,
     JobDetail,
     MalformedJsonError,
     ObjectId,
@@ -120,7 +120,7 @@ class _Reader:
                 if parsed is None:
                     skipped += 1
                     continue
-                object_id, boxes = parsed
+                object_id, boxes, classes = parsed
                 if object_id in self.human:
                     self.detail.repeated_entries += 1
                     continue
@@ -128,6 +128,7 @@ class _Reader:
                 counts = self.detail.at(iteration)
                 counts.human += 1
                 counts.human_boxes += boxes
+                self.detail.count_classes(classes, human=True)
                 counted += 1
         except MalformedJsonError as exc:
             self.detail.warnings.append(
@@ -147,7 +148,7 @@ class _Reader:
             if parsed is None:
                 bad_lines.append(number)
                 continue
-            object_id, boxes = parsed
+            object_id, boxes, classes = parsed
             if object_id in self.human:
                 self.detail.in_both += 1
                 if len(self.both_examples) < EXAMPLES:
@@ -160,6 +161,7 @@ class _Reader:
             counts = self.detail.at(iteration)
             counts.machine += 1
             counts.machine_boxes += boxes
+            self.detail.count_classes(classes, human=False)
         if bad_lines:
             self.detail.warnings.append(
                 f"{key}: {len(bad_lines)} malformed lines skipped (lines {examples(bad_lines[:EXAMPLES])}"
