@@ -5,12 +5,15 @@ A race is played the way it happens: another writer slips in between what a call
 (`chain_store.before("write", ...)`), and the caller's write must lose exactly as on DynamoDB."""
 
 import json
+import re
+import time
 from dataclasses import replace
 from decimal import Decimal
 from typing import Any
 
 import pytest
 
+from gtchain.adapters.dynamo import TRANSITION_TTL, TTL_ATTRIBUTE
 from gtchain.domain.names import Role
 from gtchain.domain.records import (
     ChainRecord,
@@ -26,7 +29,7 @@ from gtchain.domain.spec import ChainSpec, ChainState
 from gtchain.service.ports import ContentionError
 from gtchain.service.store import CONFLICT_ATTEMPTS, QUEUE_ATTEMPTS, SNAPSHOT_ATTEMPTS
 from tests.contract.conftest import StoreHarness
-from tests.support import ROOT
+from tests.support import ROOT, clients, settings, template
 
 CHAIN = "birds"
 
@@ -643,3 +646,34 @@ def test_of_two_invocations_recording_one_rejection_one_notes_it(chain_store: St
     h.store.record_rejection(CHAIN, _rejection())
     assert h.store.list_rejections(CHAIN) == [_rejection()]
     assert _events(h) == ["chain created", "upload rejected"] and _version(h) == 2
+
+
+# ---- DynamoDB's own: the table layout the emulator, the CLI and the e2e tests read, and the TTL -------------
+
+
+def test_the_table_layout_and_the_transitions_ttl(chain_store: StoreHarness) -> None:
+    h = chain_store
+    if h.side != "moto":
+        pytest.skip("the table's layout is DynamoDB's")
+    _queued(h)
+    h.store.record_rejection(CHAIN, _rejection())
+    items = clients().client("dynamodb").scan(TableName=settings().table_name)["Items"]
+    keys = sorted((item["PK"]["S"], item["SK"]["S"]) for item in items)
+    sort_keys = [sk for _, sk in keys]
+    assert {pk for pk, _ in keys} == {"CHAIN#birds"}
+    assert [sk for sk in sort_keys if not sk.startswith(("TRANSITION#", "REJECTION#"))] == [
+        "MANIFEST#birds.manifest#m1", "META", "ROUND#0001", "ROUND#0002",
+    ]  # fmt: skip
+    [rejection] = [sk for sk in sort_keys if sk.startswith("REJECTION#")]
+    assert re.fullmatch(r"REJECTION#[0-9a-f]{32}", rejection)
+    transitions = [item for item in items if item["SK"]["S"].startswith("TRANSITION#")]
+    assert len(transitions) == 3 and all(
+        re.fullmatch(r"TRANSITION#\S+Z#[0-9a-f]{8}", t["SK"]["S"]) for t in transitions
+    )
+    # transitions and rejections expire through the TTL attribute template.yaml names
+    [table] = template().plan().tables.values()
+    assert table["TimeToLiveSpecification"] == {"AttributeName": TTL_ATTRIBUTE, "Enabled": True}
+    expiring = [item for item in items if item["SK"]["S"].startswith(("TRANSITION#", "REJECTION#"))]
+    in_400_days = time.time() + TRANSITION_TTL.total_seconds()
+    assert all(abs(int(item[TTL_ATTRIBUTE]["N"]) - in_400_days) < 60 for item in expiring)
+    assert all(TTL_ATTRIBUTE not in item for item in items if item not in expiring)

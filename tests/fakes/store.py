@@ -10,7 +10,15 @@ What it models of TransactWriteItems and ConditionExpression:
   parent map to exist (DynamoDB's "document path ... invalid for update" is a ValueError here); ADD starts
   from 0;
 - reads are consistent and return copies (nothing the caller mutates reaches the table);
-- rounds come back in key order (ROUND#0001...), manifests by "<name>#<version>", transitions newest first.
+- rounds come back in key order (ROUND#0001...), manifests by "<name>#<version>", transitions newest first
+  (two written in the same millisecond come back newest-written first; DynamoDB orders those by a random
+  suffix);
+- a change writes each item at most once and at most 100 items (checked by domain.transitions.Change).
+
+tests/contract (test_conditions, test_store) asserts each of these alike of the fake and of DynamoDB on moto.
+
+Not modelled: item and transaction size limits, throttling, eventually consistent reads (every read here is
+consistent, as every read of the DynamoDB adapter is).
 
 What a test can inject, at the points where DynamoDB interleaves other writers: `before("write", action)`
 runs another writer (any store call) right before the next transaction is evaluated, i.e. after the reads
