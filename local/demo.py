@@ -78,6 +78,8 @@ class Progress:
             self._say(
                 f"{role} {detail['round']} started: {detail['jobName']}, {_count(detail['objects'])} objects, {model}"
             )
+            for warning in detail.get("warnings") or []:  # why auto-labeling cannot run, or is unlikely to pay
+                self._say(f"    warning: {warning}")
         elif detail_type == "Round Completed":
             counters = detail.get("labelCounters") or {}
             human, machine = counters.get("human_labeled", 0), counters.get("machine_labeled", 0)

@@ -207,7 +207,7 @@ def _figure_problems(facts: dict[str, Any], where: str) -> list[str]:
 
 
 def check_page(browser: Browser, html: Path, out: Path) -> Result:
-    result = Result(html.stem)
+    result = Result(html.stem if html.stem != "report" else f"{html.parent.name}-report")
     target = browser.call("Target.createTarget", {"url": "about:blank"})["targetId"]
     session = browser.call("Target.attachToTarget", {"targetId": target, "flatten": True})["sessionId"]
     for domain in ("Page", "Runtime", "Log", "Network"):
@@ -231,7 +231,7 @@ def check_page(browser: Browser, html: Path, out: Path) -> Result:
     clip = {"x": 0, "y": 0, "width": size["width"], "height": min(size["height"], MAX_SHOT_HEIGHT), "scale": 1}
     shot = browser.call("Page.captureScreenshot", {"format": "png", "captureBeyondViewport": True, "clip": clip},
                         session=session)  # fmt: skip
-    result.screenshot = str(out / f"{html.stem}.png")
+    result.screenshot = str(out / f"{result.name}.png")
     Path(result.screenshot).write_bytes(base64.b64decode(shot["data"]))
 
     # A4: the printable width, print styles; nothing may stick out sideways, and every figure still shows.
@@ -250,7 +250,7 @@ def check_page(browser: Browser, html: Path, out: Path) -> Result:
              "preferCSSPageSize": True}  # fmt: skip
     pdf = browser.call("Page.printToPDF", paper, session=session)
     data = base64.b64decode(pdf["data"])
-    result.pdf = str(out / f"{html.stem}.pdf")
+    result.pdf = str(out / f"{result.name}.pdf")
     Path(result.pdf).write_bytes(data)
     result.pdf_pages = data.count(b"/Type /Page") - data.count(b"/Type /Pages")
 

@@ -57,7 +57,7 @@ def test_the_report_weighs_what_the_baselines_cost_against_what_they_measured() 
         1, Decimal("175.60"), Decimal("25.60"), Decimal("-150.00"))  # fmt: skip
     assert value.saved_per_object_usd == Decimal("0.0205")  # 25.60 / 1,250 = 0.02048
     spent, model, upcoming = summary.headline
-    assert spent == "Spent so far: $497.20, $321.60 on 2 rounds, $175.60 on 1 baseline and nothing on audits."
+    assert spent == "Spent so far: $497.20 ($321.60 on 2 rounds, $175.60 on 1 baseline and nothing on audits)."
     assert "The carried model saved $25.60 in round 2 (63.0% machine-labeled against 44.0% without it)" in model
     assert "so far the baselines cost $150.00 more than the saving they measured" in model
     assert upcoming == "No further round is queued."

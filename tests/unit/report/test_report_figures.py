@@ -55,6 +55,7 @@ def test_chain_figures_stay_readable_at_1_4_and_20_rounds(rounds: int) -> None:
     title = png_title(png)
     assert title is not None and title.startswith("Chain birds")
     assert (f"rounds 1-{rounds}" if rounds > 1 else "round 1") in title
+    assert sample.summary.rounds[0].job_name in title and sample.summary.rounds[-1].job_name in title
     figure = build_chain_figure(sample.summary)
     _legends_beside_their_axes(figure)
     assert all(axes.get_ylim()[0] == 0 for axes in figure.axes)  # shares and costs from 0

@@ -33,7 +33,7 @@ def _figure(width: float, height: float) -> Any:
 
 
 def _png(figure: Any, title: str) -> bytes:
-    figure.suptitle(title, fontsize=FONT + 3, fontweight="bold")
+    figure.suptitle(title, fontsize=FONT + 3 if len(title) < 110 else FONT + 1, fontweight="bold")
     buffer = io.BytesIO()
     # No "Software" entry: the bytes then depend only on the data, so a re-run writes the same file. The title
     # goes into the PNG's tEXt chunk too.
@@ -287,8 +287,9 @@ def chain_title(summary: "ChainSummary") -> str:
         return f"Chain {summary.chain_id}: no job reported yet"
     span = f"round {numbers[0]}" if len(numbers) == 1 else f"rounds {numbers[0]}-{numbers[-1]}"
     jobs = len(summary.rounds)
-    names = "" if jobs > 3 else ": " + ", ".join(job.job_name for job in summary.rounds)
-    return f"Chain {summary.chain_id} · {span} ({jobs} job{'s' if jobs != 1 else ''}){names}"
+    names = [job.job_name for job in summary.rounds]
+    listed = ", ".join(names) if jobs <= 3 else f"{names[0]} ... {names[-1]}"
+    return f"Chain {summary.chain_id} · {span} ({jobs} job{'s' if jobs != 1 else ''})\n{listed}"
 
 
 def bar_positions(jobs: Sequence["ChainJob"]) -> dict[str, float]:

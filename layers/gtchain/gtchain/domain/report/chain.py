@@ -178,7 +178,7 @@ def _spent_sentence(totals_by_role: dict[str, Totals], audits: Audits) -> str:
     total = amount(rounds) + amount(baselines) + audits.spent_usd
     known = rounds.total_usd is not None and baselines.total_usd is not None
     lead = f"Spent so far: {_usd(total)}" if known else f"Spent so far: at least {_usd(total)} (worker pay unknown)"
-    return f"{lead}, {parts[0]}, {parts[1]} and {parts[2]}."
+    return f"{lead} ({parts[0]}, {parts[1]} and {parts[2]})."
 
 
 def _no_machine_reason(jobs: list[ChainJob]) -> str:
