@@ -1,6 +1,6 @@
 """`make local`: the embedded stack served on one HTTP endpoint that any AWS client can use, until Ctrl-C.
 
-    python -m local.endpoint [--port 4566] [--host 127.0.0.1] [--speed 300] [--seed 7] [--state-dir .gtchain]
+    python -m local.endpoint [--port 4566] [--host 127.0.0.1] [--speed 2400] [--seed 7] [--state-dir .gtchain]
 
 The stack is the one `make demo` runs (local/cloud.py's LocalCloud): moto provisioned from template.yaml, the
 real handlers run by the template's EventBridge rules, the reconcile schedule, the emulated Ground Truth, one
@@ -32,22 +32,28 @@ import time
 from datetime import timedelta
 from pathlib import Path
 from types import FrameType
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
-from local.cloud import ACCOUNT, REGION, STACK_NAME, LocalCloud
-from local.server import Control, Gateway, bind
+from local.server import Control, Gateway, listen, serve
+
+if TYPE_CHECKING:
+    from local.cloud import LocalCloud
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 4566
-# Emulated seconds per wall second: the seed chain (2,500 objects, 2 rounds, baseline) spans about 5.5 emulated
-# hours, about 70 s of wall time at 300; a Ground Truth iteration (15-45 emulated minutes) every 3-9 s.
-DEFAULT_SPEED = 300.0
+# Emulated seconds per wall second (40 emulated minutes a second). The seed chain (2,500 objects, 2 rounds, baseline)
+# spans about 30 emulated hours of the emulated Ground Truth's workers, so about 45 s of wall time; what the
+# stack computes meanwhile (chiefly the reconciler, every 10 emulated minutes) takes about as much CPU time.
+DEFAULT_SPEED = 2400.0
 DEFAULT_STATE_DIR = Path(".gtchain")
 CONFIG_FILE = "local.json"
 SAM_ENV_FILE = "sam-env.json"
-# The emulator's loop: how often it wakes, and how long it may keep the lock while catching up on due timers.
+# The emulator's loop: how often it wakes at most and at least, how long it may keep the lock while catching up on
+# due timers, and the most wall time one step may count.
 TICK_SECONDS = 0.02
 BUDGET_SECONDS = 0.1
+IDLE_SECONDS = 0.1
+MAX_STEP_SECONDS = 1.0
 # A hold left by a `local.invoke` that died is released after this long (wall time) unless it says otherwise.
 DEFAULT_HOLD_SECONDS = 120.0
 HOLDS = ("schedules", "clock")
@@ -117,26 +123,30 @@ class Endpoint(Control):
             print(text, file=self.out, flush=True)
 
     @property
-    def cloud(self) -> LocalCloud:
+    def cloud(self) -> "LocalCloud":
         if self._cloud is None:
             raise RuntimeError("the endpoint has not started")
         return self._cloud
 
     @property
     def url(self) -> str:
-        port = self._server.server_port if self._server is not None else self.port
+        port = self._server.port if self._server is not None else self.port
         return f"http://{_client_host(self.host)}:{port}"
 
     # ---- start and stop ----------------------------------------------------------------------------
 
     def start(self) -> None:
-        gateway = Gateway(self.lock, self, self.say, verbose=self.verbose)
         try:
-            self._server = bind(self.host, self.port, gateway, verbose=self.verbose)
+            listening = listen(self.host, self.port)
         except OSError as exc:
             raise EndpointError(self._bind_failure(exc), EXIT_BIND) from None
+        with listening:
+            self._server = serve(listening, Gateway(self.lock, self, self.say, verbose=self.verbose),
+                                 verbose=self.verbose)  # fmt: skip
         if not _is_loopback(self.host):
             self.say(f"warning: listening on {self.host}: anyone who can reach this address can use the endpoint")
+        from local.cloud import LocalCloud
+
         observer = None
         if self.progress:
             from local.demo import Progress
@@ -147,7 +157,6 @@ class Endpoint(Control):
             with self.lock:
                 cloud.__enter__()
         except Exception as exc:
-            self._server.server_close()
             raise EndpointError(f"the local stack could not start from template.yaml: {exc}") from None
         self._cloud = cloud
         if observer is not None:
@@ -175,6 +184,8 @@ class Endpoint(Control):
         return f"cannot listen on {where}: {exc.strerror or exc}"
 
     def names(self) -> dict[str, Any]:
+        from local.cloud import ACCOUNT, REGION, STACK_NAME
+
         stack = self.cloud.stack
         return {
             "endpoint": self.url,
@@ -194,7 +205,7 @@ class Endpoint(Control):
         _write_json(config, names)
         # `sam local invoke --env-vars`: each function's template variables (SAM applies only those the template
         # declares), with the endpoint as a container sees the host.
-        docker_endpoint = f"http://host.docker.internal:{self._server.server_port}"
+        docker_endpoint = f"http://host.docker.internal:{self._server.port}"
         sam_env = {
             logical_id: {**plan.environment, "AWS_ENDPOINT_URL": docker_endpoint}
             for logical_id, plan in self.cloud.stack.plan.functions.items()
@@ -228,7 +239,9 @@ class Endpoint(Control):
         last = time.monotonic()
         while not self.stopping.is_set():
             now = time.monotonic()
-            elapsed, last = now - last, now
+            # A stall (a suspended laptop, a debugger) counts as at most MAX_STEP_SECONDS: no jump of emulated days.
+            elapsed, last = min(now - last, MAX_STEP_SECONDS), now
+            pause = TICK_SECONDS
             with self.lock:
                 self._expire_hold(now)
                 try:
@@ -237,21 +250,27 @@ class Endpoint(Control):
                         target = cloud.clock.now()  # held: time passes at wall speed and nothing fires
                     else:
                         target = max(target + timedelta(seconds=elapsed * self.speed), cloud.clock.now())
-                        self._catch_up(target)
+                        if self._catch_up(target) and (due := cloud.timers.next_due()) is not None:
+                            # Caught up: sleep until the next timer is due (uploads are delivered within IDLE_SECONDS).
+                            until_due = (due - target).total_seconds() / self.speed
+                            pause = min(max(until_due, TICK_SECONDS), IDLE_SECONDS)
                 except Exception as exc:  # a fault in the emulator must not take the endpoint down
                     self.say(f"emulator error (the endpoint keeps running): {type(exc).__name__}: {exc}")
-            self.stopping.wait(TICK_SECONDS)
+            self.stopping.wait(pause)
 
-    def _catch_up(self, target: Any) -> None:
+    def _catch_up(self, target: Any) -> bool:
+        """Fire every timer due by `target`, delivering the events each one causes; False if it ran out of time
+        (the lock is let go after BUDGET_SECONDS so that requests get in; the clock stays at the last timer)."""
         cloud = self.cloud
         cloud.pump()
         started = time.monotonic()
         while (due := cloud.timers.next_due()) is not None and due <= target:
             if time.monotonic() - started > BUDGET_SECONDS:
-                return  # let waiting requests in; the clock stays at the last timer fired
+                return False
             cloud.timers.fire_next()
             cloud.pump()
         cloud.clock.advance_to(target)
+        return True
 
     def _expire_hold(self, now: float) -> None:
         if self.hold is not None and now >= self._hold_until:
@@ -267,6 +286,8 @@ class Endpoint(Control):
 
     def status(self) -> dict[str, Any]:
         from moto.sqs.models import sqs_backends
+
+        from local.cloud import ACCOUNT, REGION
 
         with self.lock:
             cloud = self.cloud
@@ -328,7 +349,7 @@ def _parser() -> argparse.ArgumentParser:
     )  # fmt: skip
     parser.add_argument(
         "--speed", type=_speed, default=DEFAULT_SPEED,
-        help=f"emulated seconds per wall second (default {DEFAULT_SPEED:g}: the seed chain takes about 70 s)",
+        help=f"emulated seconds per wall second (default {DEFAULT_SPEED:g}: the seed chain takes about a minute)",
     )  # fmt: skip
     parser.add_argument("--seed", type=int, default=7, help="fixes the emulated workers and learner (default 7)")
     parser.add_argument(

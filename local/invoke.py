@@ -34,20 +34,40 @@ import time
 import traceback
 import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 import time_machine
 from botocore.exceptions import BotoCoreError, ClientError
 
-from local.cloud import ROOT
-from local.lambdas import LambdaContext
 from local.lineup import EndpointUnavailableError, Local, StagingError, line_up
-from local.template import FunctionPlan, Template, TemplateError
+
+if TYPE_CHECKING:
+    from local.template import FunctionPlan
+
+ROOT = Path(__file__).resolve().parent.parent
 
 DEFAULT_CONFIG = Path(".gtchain") / "local.json"
 EXIT_OK, EXIT_FUNCTION, EXIT_USAGE, EXIT_INPUT, EXIT_NO_ENDPOINT, EXIT_STAGING = 0, 1, 2, 3, 4, 5
 _CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_SESSION_TOKEN": "testing"}
+
+
+@dataclass
+class LambdaContext:
+    """What Lambda passes as `context` (the attributes Powertools reads), as in local/lambdas.py."""
+
+    function_name: str
+    memory_limit_in_mb: int
+    invoked_function_arn: str
+    aws_request_id: str
+    log_group_name: str
+    log_stream_name: str
+    deadline: float  # time.monotonic() when the function times out
+    function_version: str = "$LATEST"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return max(0, int((self.deadline - time.monotonic()) * 1000))
 
 
 class InvokeError(Exception):
@@ -76,8 +96,10 @@ def load_config(path: Path = DEFAULT_CONFIG) -> dict[str, Any]:
     return config
 
 
-def _plan(function_logical_id: str, config: dict[str, Any]) -> tuple[FunctionPlan, str | None]:
+def _plan(function_logical_id: str, config: dict[str, Any]) -> tuple["FunctionPlan", str | None]:
     """The function as template.yaml defines it for the endpoint's stack, and the ARN of its schedule rule if any."""
+    from local.template import Template, TemplateError
+
     try:
         template = Template(ROOT / "template.yaml", stack_name=str(config.get("stack", "gtchain-local")),
                             account=str(config["account"]), region=str(config["region"]))  # fmt: skip
@@ -144,7 +166,7 @@ def invoke(
             local.control(hold=None)
 
 
-def _run(function: FunctionPlan, event: dict[str, Any], local: Local, log: TextIO) -> Any:
+def _run(function: "FunctionPlan", event: dict[str, Any], local: Local, log: TextIO) -> Any:
     request_id = str(uuid.uuid4())
     # The endpoint's clock stands still (ticks at wall speed) while the function runs: both agree on "now".
     local.control(hold="clock", holdSeconds=function.timeout + 60)
@@ -157,7 +179,7 @@ def _run(function: FunctionPlan, event: dict[str, Any], local: Local, log: TextI
         aws_request_id=request_id,
         log_group_name=f"/aws/lambda/{function.name}",
         log_stream_name=log_stream,
-        deadline_ms=function.timeout * 1000,
+        deadline=time.monotonic() + function.timeout,
     )
     environment = {
         **function.environment,

@@ -12,6 +12,7 @@
 
 import io
 import json
+import socket
 import threading
 import uuid
 from collections.abc import Callable, Iterable
@@ -213,8 +214,23 @@ class Gateway:
         return [body]
 
 
-def bind(host: str, port: int, app: Gateway, *, verbose: bool = False) -> BaseWSGIServer:
-    """Bind the listening socket now (raises OSError if the port is taken); serve later with serve_forever()."""
+def listen(host: str, port: int) -> socket.socket:
+    """The listening socket (OSError if the port is taken). Bound here, not by werkzeug, which prints its own
+    message and exits when the port is in use; and before anything slow is imported, so that fails at once."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    listening = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        listening.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as werkzeug does: TIME_WAIT is no obstacle
+        listening.bind((host, port))
+        listening.listen(128)
+    except OSError:
+        listening.close()
+        raise
+    return listening
+
+
+def serve(listening: socket.socket, app: Gateway, *, verbose: bool = False) -> BaseWSGIServer:
+    """A threaded server for `app` on `listening` (werkzeug serves a duplicate of its descriptor: close it after)."""
     from moto.moto_server.werkzeug_app import MotoRequestHandler
 
     class Handler(MotoRequestHandler):
@@ -222,4 +238,5 @@ def bind(host: str, port: int, app: Gateway, *, verbose: bool = False) -> BaseWS
             if verbose:
                 super().log(type, message, *args)
 
-    return make_server(host, port, app, threaded=True, request_handler=Handler)
+    host, port = listening.getsockname()[:2]
+    return make_server(host, port, app, threaded=True, request_handler=Handler, fd=listening.fileno())
