@@ -266,6 +266,51 @@ def validate(
         _exit(Exit.INVALID)
 
 
+# ---- forecast --------------------------------------------------------------------------------------------
+
+
+@app.command()
+def forecast(
+    ctx: typer.Context,
+    spec: Annotated[Path, typer.Option("--spec", metavar="CHAIN_JSON", help="The chain's chain.json.")],
+    manifests: Annotated[
+        list[Path] | None,
+        typer.Argument(metavar="[MANIFEST]...", help="Input manifests, in the order they would be submitted."),
+    ] = None,
+    seeds: Annotated[
+        str, typer.Option("--seeds", metavar="N,N,...", help="Emulator seeds for the expected cost's band.")
+    ] = "1,2,3",
+    no_emulator: Annotated[
+        bool, typer.Option("--no-emulator", help="Worst case and floor only: do not run the emulator.")
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the forecast as JSON.")] = False,
+) -> None:
+    """What each round will cost, offline (no AWS): the worst case, the floor Ground Truth's schedule imposes, and
+    an expected cost with a band from the emulator run on the same object count, task and settings (docs/reports.md,
+    The forecast); in total, with the budget check."""
+    from gtchain.service.forecast import forecast_submission
+
+    state = _state(ctx)
+    spec_check, manifest_checks = _check(spec, manifests or [], None)
+    if _has_errors(spec_check, manifest_checks):
+        views.checked(state.out, spec_check, manifest_checks, buckets_checked=False)
+        raise CliError("nothing to forecast: fix the errors above", Exit.INVALID)
+    parsed = spec_check.spec
+    assert parsed is not None
+    try:
+        chosen = tuple(int(seed) for seed in seeds.split(",") if seed.strip())
+    except ValueError:
+        raise CliError(f"--seeds takes whole numbers separated by commas, not {seeds!r}", Exit.USAGE) from None
+    emulate = None if no_emulator else _local_module("forecast").emulate
+    if emulate is not None and not as_json:
+        state.err.print(f"running the emulator over {len(chosen)} seed(s) for each round...")
+    result = forecast_submission(parsed, [(m.name, m.sizes) for m in manifest_checks], emulate=emulate, seeds=chosen)
+    if as_json:
+        _print_json(result.model_dump(by_alias=True, mode="json"))
+    else:
+        views.forecast(state.out, result)
+
+
 # ---- submit ----------------------------------------------------------------------------------------------
 
 

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from gtchain.domain import names
+from gtchain.domain.forecast import runs_baseline
 from gtchain.domain.manifest import AUTO_LABELING_MIN_OBJECTS, Issue, check_parts, scan_manifest, split_sizes
 from gtchain.domain.spec import ChainSpec, parse_chain_spec
 from gtchain.service.chain import round_worst_case_usd
@@ -130,9 +131,13 @@ def plan(spec: ChainSpec, manifests: list[ManifestCheck], status: dict[str, Any]
     spent = Decimal(str(status.get("spentUsd") or "0"))
     budget = spec.budget_usd
     has_model, rounds, total, pauses_before = model, [], Decimal(0), None
+    baselined = bool(status.get("runningBaselines"))  # "once": a live baseline counts (finished ones are not listed)
     for manifest in manifests:
         for index, size in enumerate(manifest.sizes, start=1):
-            with_baseline = spec.baseline and spec.auto_labeling and has_model
+            with_baseline = runs_baseline(
+                spec.baseline, auto_labeling=spec.auto_labeling, with_model=has_model, baseline_before=baselined
+            )  # chain.json's true, false or "once"
+            baselined = baselined or with_baseline
             worst = round_worst_case_usd(spec, size, with_baseline)
             rounds.append(PlannedRound(number, manifest.name, f"{index}/{len(manifest.sizes)}", size, with_baseline,
                                        worst))  # fmt: skip

@@ -9,12 +9,13 @@ from rich.progress_bar import ProgressBar
 from rich.table import Table
 from rich.text import Text
 
+from gtchain.domain.forecast import ChainForecast
 from gtchain.domain.spec import ChainSpec
 from gtchain.entrypoints.cli.checks import ManifestCheck, Plan, SpecCheck
 from gtchain.entrypoints.cli.jobs import LiveJob
 
 # Compact tables: a rule under the header, columns two spaces apart, nothing else (they paste well into tickets).
-TABLE: dict[str, Any] = {"box": box.SIMPLE_HEAD, "title_justify": "left", "pad_edge": False}
+TABLE: dict[str, Any] = {"box": box.SIMPLE_HEAD, "title_justify": "left", "pad_edge": False, "show_edge": False}
 STATE_STYLES = {"active": "green", "idle": "cyan", "paused": "yellow", "stopped": "red", "waiting": "magenta"}
 
 
@@ -131,6 +132,47 @@ def plan(console: Console, chain_id: str, spec: ChainSpec, the_plan: Plan) -> No
                 style="yellow",
             )
         )
+
+
+def _band(low: Decimal | None, high: Decimal | None) -> str:
+    return "-" if low is None or high is None else f"{usd(low)} to {usd(high)}"
+
+
+def forecast(console: Console, result: ChainForecast) -> None:
+    """gtchain forecast: per round and in total, then the budget check, the basis and every warning."""
+    table = Table(title="Forecast", **TABLE)
+    for column in ("round", "manifest", "part", "objects", "model", "baseline", "worst case", "floor", "expected",
+                   "band"):  # fmt: skip
+        table.add_column(column, justify="left" if column in ("manifest", "part", "model", "baseline") else "right")
+    for r in result.rounds:
+        model, baseline = "carried" if r.with_model else "none", "yes" if r.baseline else "no"
+        table.add_row(str(r.round), r.manifest or "-", r.part or "-", count(r.objects), model, baseline,
+                      usd(r.worst_case_usd), usd(r.floor_usd), usd(r.expected_usd),
+                      _band(r.expected_low_usd, r.expected_high_usd))  # fmt: skip
+    table.add_row("total", "", "", count(sum(r.objects for r in result.rounds)), "", "", usd(result.worst_case_usd),
+                  usd(result.floor_usd), usd(result.expected_usd),
+                  _band(result.expected_low_usd, result.expected_high_usd), style="bold")  # fmt: skip
+    console.print(table)
+    console.print(f"Expected from {result.basis}.")
+    for note in result.notes:
+        console.print(Text(f"note: {note}", style="yellow"))
+    for r in result.rounds:
+        for warning in r.warnings:
+            console.print(Text(f"warning: {warning}", style="yellow"))
+    if result.budget_usd is None:
+        console.print("No budgetUsd is set.")
+        return
+    line = f"budgetUsd {usd(result.budget_usd)} ({usd(result.spent_usd)} spent)"
+    if result.pauses_before_at_worst is None:
+        console.print(Text(f"{line}: every round fits even at its worst case.", style="green"))
+        return
+    expected = (
+        "as expected, every round fits"
+        if result.pauses_before_expected is None
+        else f"as expected, before round {result.pauses_before_expected}"
+    )
+    console.print(Text(f"{line}: the budget check pauses the chain before round {result.pauses_before_at_worst} at "
+                       f"worst; {expected}. Raise budgetUsd to go on.", style="yellow"))  # fmt: skip
 
 
 # ---- status ----------------------------------------------------------------------------------------------
