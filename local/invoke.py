@@ -310,6 +310,12 @@ def _logs(stream: io.TextIOBase) -> Iterator[None]:
     finally:
         for handler, previous in swapped:
             handler.setStream(previous)
+        # A logger the function created while it ran (at import) found `stream` as its console: give it the real one.
+        everyone: list[Any] = [logging.getLogger(), *logging.Logger.manager.loggerDict.values()]
+        for logger in everyone:
+            for handler in getattr(logger, "handlers", []):
+                if isinstance(handler, logging.StreamHandler) and handler.stream is stream:
+                    handler.setStream(sys.stdout)
 
 
 def main(argv: list[str] | None = None) -> int:

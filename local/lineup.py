@@ -22,7 +22,7 @@ them first when they are missing ("staging"), so that each sample does against a
   same way and awaited until Completed, its own events flowing as usual;
 - `Scheduled Event`: the rule becomes the local stack's schedule rule of the function.
 
-Anything else is delivered as written. Staging waits are bounded: 30 s plus one emulated hour at the endpoint's
+Anything else is delivered as written. Staging waits are bounded: 60 s plus one emulated hour at the endpoint's
 speed (under 2 s at the default 2400x).
 """
 
@@ -134,9 +134,9 @@ class Local:
         return datetime.fromisoformat(str(self.status()["now"]))
 
     def wait(self, what: str, done: Callable[[], bool], emulated: timedelta = timedelta(hours=1)) -> None:
-        """Poll `done` until it holds; give up after 30 s plus `emulated` at the endpoint's speed."""
+        """Poll `done` until it holds; give up after 60 s plus `emulated` at the endpoint's speed."""
         speed = float(self.status().get("speed", 1.0))
-        deadline = time.monotonic() + 30 + emulated.total_seconds() / speed
+        deadline = time.monotonic() + 60 + emulated.total_seconds() / speed
         while not done():
             if time.monotonic() > deadline:
                 raise StagingError(f"timed out waiting for {what}")
@@ -281,7 +281,7 @@ class _Lineup:
         """Start the sample's chain with the staged manifest, so that its round 1 job exists; None if the sample's
         job is not a round 1 job (a fresh chain makes no other)."""
         match = _JOB_NAME.match(sample)
-        if match is None or match.group("tail") != "r1-a1":
+        if match is None or not _stageable(sample):
             return None
         chain_id = match.group("chain")
         self.ensure_chain(chain_id)
@@ -311,12 +311,13 @@ class _Lineup:
         wanted_status = str(self.event.get("detail", {}).get("LabelingJobStatus", "Completed"))
         job = self.local_job(sample)
         if job is None:
+            if not _stageable(sample):
+                self.note(f"no local job like {sample}, and only a round 1 job can be staged: delivered as written")
+                return
             # Set before the job exists: its event is lost and the reconciler waits, whenever it ends.
             self.prepare_ending(_glob(sample), wanted_status)
             job = self.stage_job(sample)
-            if job is None:
-                self.note(f"no local job like {sample}, and only a round 1 job can be staged: delivered as written")
-                return
+            assert job is not None
         name = str(job["LabelingJobName"])
         status = self.describe(name)["LabelingJobStatus"]
         if status not in TERMINAL:
@@ -356,6 +357,12 @@ class _Lineup:
             self.local.wait("the endpoint to handle the job's events", self.local.settled)
         detail["jobName"], detail["jobArn"] = name, str(job["LabelingJobArn"])
         self.note(f"job {sample} -> {name} ({self.describe(name)['LabelingJobStatus']})")
+
+
+def _stageable(sample: str) -> bool:
+    """Whether staging can make the sample's job: a fresh chain starts with its round 1's first attempt only."""
+    match = _JOB_NAME.match(sample)
+    return match is not None and match.group("tail") == "r1-a1"
 
 
 def _glob(sample: str) -> str:

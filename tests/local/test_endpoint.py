@@ -4,6 +4,7 @@ sample in events/, each against a fresh endpoint. Every endpoint is stopped by a
 listening port or config file behind.
 """
 
+import io
 import json
 import os
 import re
@@ -20,6 +21,7 @@ import boto3
 import pytest
 
 from local.dataset import chain_spec, manifest
+from local.invoke import invoke
 
 ROOT = Path(__file__).resolve().parents[2]
 AWS = ROOT / ".venvs" / "awscli" / "bin" / "aws"
@@ -163,7 +165,7 @@ def test_the_seed_chain_runs_through_the_aws_cli(start: Callable[[int], Endpoint
     assert refused.returncode == 255
     assert "sagemaker ListWorkteams is not emulated" in _one_line(refused.stderr)
 
-    _wait_for(endpoint, "chains/birds/results/birds.manifest", seconds=75)
+    _wait_for(endpoint, "chains/birds/results/birds.manifest", seconds=180)
     results = tmp_path / "results.manifest"
     endpoint.aws("s3", "cp", f"s3://{endpoint.bucket}/chains/birds/results/birds.manifest", str(results))
     sent = [json.loads(line)["source-ref"] for line in inbox.read_text().splitlines()]
@@ -238,6 +240,11 @@ def test_each_sample_does_what_its_name_says(start: Callable[[int], Endpoint], s
         jobs = endpoint.jobs()
         for tail, statuses in JOBS_AFTER[sample].items():
             assert jobs[tail]["LabelingJobStatus"] in statuses, jobs
+    if sample == "scheduled-reconcile.json":  # the entry point `gtchain invoke` calls, in this process
+        log = io.StringIO()
+        again = invoke(function, ROOT / "events" / sample, endpoint.config, log=log)
+        assert {key: again.get(key) for key in expected} == expected, log.getvalue()
+        assert "REPORT RequestId:" in log.getvalue()
     # Its logs are in CloudWatch Logs on the endpoint, as Lambda would have written them.
     group = f"/aws/lambda/{endpoint.config['functions'][function]}"
     logged = endpoint.client("logs").filter_log_events(logGroupName=group, filterPattern="REPORT")
