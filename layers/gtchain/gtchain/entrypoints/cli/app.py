@@ -720,7 +720,7 @@ def errors(
     if as_json:
         _print_json(reports)
     elif reports:
-        state.out.print(views.errors_table(reports, per_report))
+        views.error_reports(state.out, reports, per_report)
     else:
         state.out.print(f"chain {chain} has no rejected uploads")
 

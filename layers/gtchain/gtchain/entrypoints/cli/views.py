@@ -261,20 +261,19 @@ def detail(status: dict[str, Any], jobs: list[LiveJob], transitions: int = 10, *
     return Group(*parts)
 
 
-def errors_table(reports: list[dict[str, Any]], per_report: int) -> Table:
-    table = Table(**{**TABLE, "show_lines": True})
-    for column in ("rejected at", "object", "version", "errors", "current", "what is wrong"):
-        table.add_column(column)
+def error_reports(console: Console, reports: list[dict[str, Any]], per_report: int) -> None:
+    """One block per rejected upload: what was rejected, when, whether it still stands; then each error with its
+    line and field, as the service's error report has them."""
     for report in reports:
-        lines = []
-        for error in report.get("errors", [])[:per_report]:
+        name = str(report.get("object", "-")).rsplit("/", 1)[-1]
+        standing = "still the current version" if report.get("current") else "replaced since"
+        console.print(Text(f"{name} (version {report.get('versionId')}), rejected {report.get('rejectedAt')}, "
+                           f"{standing}: {report.get('errorCount')} error(s)", style="bold"))  # fmt: skip
+        errors = report.get("errors", [])[:per_report]
+        for error in errors:
             where = ", ".join(p for p in (f"line {error['line']}" if error.get("line") else "",
                                           f"{error['field']}" if error.get("field") else "") if p)  # fmt: skip
-            lines.append(f"{where + ': ' if where else ''}{error.get('message', '')}")
-        more = int(report.get("errorCount", 0)) - len(lines)
-        if more > 0:
-            lines.append(f"... and {more} more: {report['reportUri']}")
-        table.add_row(str(report.get("rejectedAt", "-")), str(report.get("object", "-")),
-                      str(report.get("versionId", "-")), str(report.get("errorCount", "-")),
-                      "yes" if report.get("current") else "no", "\n".join(lines))  # fmt: skip
-    return table
+            console.print(Text(f"  {where + ': ' if where else ''}{error.get('message', '')}", style="red"))
+        if (more := int(report.get("errorCount", 0)) - len(errors)) > 0:
+            console.print(Text(f"  ... and {more} more", style="red"))
+        console.print(Text(f"  report: {report['reportUri']}", style="dim"))
