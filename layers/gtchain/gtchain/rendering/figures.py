@@ -394,7 +394,8 @@ def build_chain_figure(summary: "ChainSummary") -> Any:
         axes.set_label(label)
         axes.set_xticks(numbers)
         axes.tick_params(labelbottom=True)
-        axes.set_xlim(min(numbers) - 0.7, max(numbers) + 0.7)
+        pad = max(0.7, (4 - (max(numbers) - min(numbers))) / 2)  # a lone round's bar does not fill the panel
+        axes.set_xlim(min(numbers) - pad, max(numbers) + pad)
     axes_list[-1].set_xlabel("Round")
     return figure
 
