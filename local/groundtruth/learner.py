@@ -478,42 +478,69 @@ def mask_iou(predicted: npt.NDArray[np.uint8], truth: npt.NDArray[np.uint8]) -> 
 
 
 class Segmenter:
-    """Softmax regression per patch; an image's confidence is the mean winning probability of the patches
-    where the model sees part of an object (an image where it sees none gets 0)."""
+    """Softmax regression per patch on the patch, its neighbours and its image (see `context`), and a
+    confidence per image (see `confidence`)."""
 
     algorithm = "semantic-segmentation"
 
     def __init__(self, mean: FloatArray, scale: FloatArray, weights: FloatArray) -> None:
         self.mean = mean
         self.scale = scale
-        self.weights = weights  # (features + 1, classes), classes including BACKGROUND
+        self.weights = weights  # (3 * features + 1, classes), classes including BACKGROUND
 
     @property
     def classes(self) -> int:
         return int(self.weights.shape[1])
 
+    @staticmethod
+    def context(features: FloatArray) -> FloatArray:
+        """Each patch's features, its eight neighbours' mean (fewer at the edges) and its image's mean:
+        (n, patches, 3 * features), float32. The image's mean lets a model discount what a whole image shares
+        (its lighting); learning how takes many images."""
+        n, patches, dim = features.shape
+        columns, rows = GRID
+        grid = features.reshape(n, rows, columns, dim).astype(np.float32, copy=False)
+        padded = np.pad(grid, ((0, 0), (1, 1), (1, 1), (0, 0)))
+        across = padded[:, :, :-2] + padded[:, :, 1:-1] + padded[:, :, 2:]
+        block = across[:, :-2] + across[:, 1:-1] + across[:, 2:]  # 3 x 3 sums, the patch included
+        ones = np.pad(np.ones((rows, columns), dtype=np.float32), 1)
+        count = sum(ones[1 + dy : 1 + dy + rows, 1 + dx : 1 + dx + columns]
+                    for dy in (-1, 0, 1) for dx in (-1, 0, 1)) - 1  # fmt: skip
+        result = np.empty((n, patches, 3 * dim), dtype=np.float32)
+        result[..., :dim] = grid.reshape(n, patches, dim)
+        result[..., dim : 2 * dim] = ((block - grid) / np.asarray(count)[None, :, :, None]).reshape(n, patches, dim)
+        result[..., 2 * dim :] = grid.mean(axis=(1, 2))[:, None, :]
+        return result
+
     @classmethod
     def untrained(cls, classes: int, features: FloatArray) -> "Segmenter":
-        rows = features.reshape(-1, features.shape[-1])
-        mean, scale = rows.mean(axis=0), rows.std(axis=0) + 1e-9
-        return cls(mean, scale, np.zeros((features.shape[-1] + 1, classes)))
+        rows = cls.context(features).reshape(-1, 3 * features.shape[-1])
+        mean, scale = rows.mean(axis=0, dtype=np.float64), rows.std(axis=0, dtype=np.float64) + 1e-9
+        return cls(mean, scale, np.zeros((rows.shape[1] + 1, classes)))
 
     def _inputs(self, features: FloatArray) -> FloatArray:
-        n, patches, dim = features.shape
-        result: FloatArray = _with_bias(((features - self.mean) / self.scale).reshape(n * patches, dim)).reshape(
-            n, patches, dim + 1
-        )
+        """Standardised context features and a bias column, float32."""
+        expanded = self.context(features)
+        n, patches, dim = expanded.shape
+        result = np.empty((n, patches, dim + 1), dtype=np.float32)
+        np.subtract(expanded, self.mean.astype(np.float32), out=result[..., :dim])
+        result[..., :dim] /= self.scale.astype(np.float32)
+        result[..., dim] = 1.0
         return result
 
     def probabilities(self, features: FloatArray) -> FloatArray:
         """(n, patches, classes)."""
-        return _softmax(self._inputs(features) @ self.weights)
+        return _softmax((self._inputs(features) @ self.weights.astype(np.float32)).astype(np.float64))
 
     def confidence(self, probabilities: FloatArray) -> FloatArray:
+        """How sure the model is where it sees objects: the mean winning probability of the patches it gives
+        at least ACTIVE_PATCH of object probability; 0 when no patch's most probable class is an object (its
+        mask would show nothing)."""
         active = 1.0 - probabilities[..., 0] >= ACTIVE_PATCH
         winning = probabilities.max(axis=-1)
         counts = active.sum(axis=1)
-        result: FloatArray = np.where(counts > 0, (winning * active).sum(axis=1) / np.maximum(counts, 1), 0.0)
+        sees = (probabilities.argmax(axis=-1) > 0).any(axis=1)
+        result: FloatArray = np.where(sees & (counts > 0), (winning * active).sum(axis=1) / np.maximum(counts, 1), 0.0)
         return result
 
     def fit(
@@ -530,10 +557,14 @@ class Segmenter:
         epochs = EPOCHS_FINE_TUNE if fine_tune else EPOCHS_FROM_SCRATCH
         training = Training(samples=len(labels), epochs=epochs)
 
+        targets = labels.astype(np.float32)
+        val_truth = val_targets.argmax(axis=-1).reshape(-1) if len(val_targets) else np.zeros(0, dtype=np.int64)
+
         def gradient(weights: FloatArray, images: IntArray) -> FloatArray:
             x = inputs[images].reshape(-1, inputs.shape[-1])
-            target = labels[images].reshape(-1, labels.shape[-1])
-            result: FloatArray = x.T @ (_softmax(x @ weights) - target) / len(x)
+            target = targets[images].reshape(-1, targets.shape[-1])
+            error = _softmax(x @ weights.astype(np.float32)) - target
+            result: FloatArray = (x.T @ error).astype(np.float64) / len(x)
             return result
 
         def record(weights: FloatArray) -> None:
@@ -541,8 +572,8 @@ class Segmenter:
                 training.validation.append(0.0)
                 training.pixel_accuracy.append(0.0)
                 return
-            predicted = (val_inputs @ weights).argmax(axis=-1).reshape(-1)
-            truth = val_targets.argmax(axis=-1).reshape(-1)
+            predicted = (val_inputs @ weights.astype(np.float32)).argmax(axis=-1).reshape(-1)
+            truth = val_truth
             scores = [
                 float(((predicted == c) & (truth == c)).sum()) / float(((predicted == c) | (truth == c)).sum())
                 for c in range(1, self.classes)

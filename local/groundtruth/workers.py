@@ -47,7 +47,7 @@ STRAY_BOX_RATE = 0.02
 CLUSTER_IOU = 0.5
 # Segmentation: an outline's centre and radii move by this fraction of the object's radius.
 MASK_JITTER = (0.03, 0.10)
-MASK_RECALL = (0.995, 0.93)
+MASK_RECALL = (0.998, 0.97)
 MASK_CONFUSION = 0.03  # chance of painting an object in another class (difficulty 1, typical care)
 # Ground Truth's classification confidence never exceeds this (see the module docstring).
 CLASS_CONFIDENCE_CAP = 0.95
@@ -441,12 +441,15 @@ def _smooth(votes: IntArray) -> IntArray:
 
 def consolidate_masks(answers: list[UInt8Array], classes: int) -> tuple[UInt8Array, float]:
     """Per-pixel votes among the workers' classes, smoothed over each pixel's neighbours; the winning class
-    per pixel (BACKGROUND on a tie). The image's confidence: the winning classes' mean share of the smoothed
+    per pixel. The image's confidence: the winning classes' mean share of the smoothed
     votes over the pixels any worker painted, rounded to 5 decimals; 0.0 with a single worker."""
     stack = np.stack(answers)
     votes = np.stack([(stack == c).sum(axis=0, dtype=np.int32) for c in range(classes)])
     smoothed = _smooth(votes)
-    mask = first_argmax(smoothed)
+    # The most voted class; on a tie between background and objects, the objects' most voted class.
+    objects = first_argmax(smoothed[1:]) + 1
+    mask = np.where(np.take_along_axis(smoothed, objects[None].astype(np.int64), 0)[0] >= smoothed[0], objects, 0)
+    mask = mask.astype(np.uint8)
     if len(answers) == 1:
         return mask, 0.0
     painted = (stack > 0).any(axis=0)

@@ -48,10 +48,11 @@ PATCH_FEATURES = 32
 # shared by the whole image (lighting, camera) and noise; both grow with the image's difficulty. The shifts
 # vary along NUISANCE_RANK fixed directions that overlap the classes' appearances: a model learns which
 # parts of an appearance survive them only from many images (patches of one image all share its shift).
-APPEARANCE_GAIN = 4.0
+APPEARANCE_GAIN = 3.0
 NUISANCE_RANK = 26
 IMAGE_SHIFT = (0.5, 2.5)
-PATCH_NOISE = (0.3, 1.3)
+PATCH_NOISE = (0.3, 2.5)
+APPEARANCE_JITTER = (0.3, 1.0)
 _WORLD_SEED = "gtchain-local-world-1"
 
 
@@ -258,7 +259,10 @@ class SegmentationWorld:
             difficulty[i] = h = _difficulty(rng)
             width, height = int(sizes[i, 0]), int(sizes[i, 1])
             mask = paint(width, height, shapes[i, : counts[i]], object_classes[i, : counts[i]])
-            content = patch_fractions(mask, classes) @ self.appearance
+            # The image's lighting changes how each class looks (not just an offset an image's mean reveals)
+            spread = APPEARANCE_JITTER[0] + (APPEARANCE_JITTER[1] - APPEARANCE_JITTER[0]) * h
+            looks = self.appearance * (1 + spread * rng.normal(size=self.appearance.shape))
+            content = patch_fractions(mask, classes) @ looks
             shift = self.nuisance @ rng.normal(scale=IMAGE_SHIFT[0] + (IMAGE_SHIFT[1] - IMAGE_SHIFT[0]) * h,
                                                size=NUISANCE_RANK)  # fmt: skip
             noise = PATCH_NOISE[0] + (PATCH_NOISE[1] - PATCH_NOISE[0]) * h
