@@ -12,7 +12,7 @@ table and function names, writes them to <state-dir>/local.json (keys endpoint, 
 functions; plus account, stack, speed, pid) and <state-dir>/sam-env.json (`sam local invoke --env-vars`),
 prints `ready`, then one line per round and job iteration (emulated time in brackets).
 
-Entry point for other tools (the `gtchain local` command): `main(argv) -> exit code`.
+Entry point for other tools (the `gtchain local` command): `main(argv, prog) -> exit code`, from the main thread.
 
 Exit codes: 0 stopped by Ctrl-C or SIGTERM; 1 the stack could not start (e.g. template.yaml does not
 translate); 2 bad arguments; 3 the address cannot be bound (the port is in use, or not allowed).
@@ -335,9 +335,9 @@ def _speed(text: str) -> float:
     return value
 
 
-def _parser() -> argparse.ArgumentParser:
+def _parser(prog: str) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m local.endpoint",
+        prog=prog,
         description="Serve the embedded gtchain stack (template.yaml on moto, the real handlers, the emulated "
         "Ground Truth) on one endpoint for any AWS client, until Ctrl-C.",
     )
@@ -361,9 +361,10 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Run the endpoint until Ctrl-C or SIGTERM; returns the exit code (see the module docstring)."""
-    args = _parser().parse_args(argv)
+def main(argv: list[str] | None = None, prog: str = "python -m local.endpoint") -> int:
+    """Run the endpoint until Ctrl-C or SIGTERM; returns the exit code (see the module docstring). Call it from the
+    main thread (it installs the SIGINT and SIGTERM handlers); `prog` names the command in usage messages."""
+    args = _parser(prog).parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(message)s", stream=sys.stdout)
     logging.getLogger("local").setLevel(logging.INFO)
     endpoint = Endpoint(

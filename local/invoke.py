@@ -14,7 +14,7 @@ job, staged objects); --as-is delivers the event exactly as written.
 Entry point for other tools (the `gtchain invoke` command): `invoke(function_logical_id, event_path, config)`
 returns the handler's result. `config` is the endpoint's local.json, parsed (`load_config()` reads it). It raises
 `InvokeError` with a one-line message and an `exit_code`; `FunctionError` (exit code 1) when the handler raised,
-with Lambda's error document in `.payload`.
+with Lambda's error document in `.payload`. `main(argv, prog) -> exit code` is the whole command line.
 
 Exit codes: 0 the handler returned; 1 the handler raised (Lambda's error JSON on stdout); 2 bad arguments;
 3 unknown function, or the event file is not a JSON object; 4 the endpoint is not running; 5 the sample could not
@@ -318,10 +318,11 @@ def _logs(stream: io.TextIOBase) -> Iterator[None]:
                     handler.setStream(sys.stdout)
 
 
-def main(argv: list[str] | None = None) -> int:
-    """`python -m local.invoke`: print the handler's result; returns the exit code (see the module docstring)."""
+def main(argv: list[str] | None = None, prog: str = "python -m local.invoke") -> int:
+    """`python -m local.invoke`: print the handler's result; returns the exit code (see the module docstring).
+    `prog` names the command in usage messages."""
     parser = argparse.ArgumentParser(
-        prog="python -m local.invoke",
+        prog=prog,
         description="Run one function of template.yaml with one event, in this process, against `make local`.",
     )
     parser.add_argument("function", help="the function's logical id in template.yaml, e.g. StartFunction")
