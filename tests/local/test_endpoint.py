@@ -188,6 +188,8 @@ def test_the_seed_chain_runs_through_the_aws_cli(start: Callable[[int], Endpoint
     assert round2["LabelingJobAlgorithmsConfig"]["InitialActiveLearningModelArn"] == model
     assert "InitialActiveLearningModelArn" not in baseline["LabelingJobAlgorithmsConfig"]
     assert re.search(r"round 2 started: \S+-r2-a1, 1,250 objects, with the carried model", endpoint.text())
+    reports = endpoint.client("s3").list_objects_v2(Bucket=endpoint.bucket, Prefix="chains/birds/reports/")
+    assert f"chains/birds/reports/{round1['LabelingJobName']}/summary.json" in {o["Key"] for o in reports["Contents"]}
 
     endpoint.stop(signal.SIGINT)
 
