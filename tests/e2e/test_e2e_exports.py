@@ -5,7 +5,9 @@ import io
 import json
 from pathlib import Path
 
+import numpy as np
 import yaml
+from PIL import Image
 from pycocotools.coco import COCO
 
 from tests.e2e.conftest import CHAIN, Chain
@@ -67,3 +69,27 @@ def test_an_image_classification_chain_exports_csv_and_jsonl(chain: Chain) -> No
     assert all(row["label"] == results[row["source"]]["category-metadata"]["class-name"] for row in rows)
     lines = [json.loads(x) for x in chain.cloud.get(f"{prefix}jsonl/labels.jsonl").splitlines()]
     assert [x["label"] for x in lines] == [row["label"] for row in rows]
+
+
+def test_a_semantic_segmentation_chain_exports_masks_and_coco(chain: Chain, tmp_path: Path) -> None:
+    # Given a segmentation chain asking for masks and COCO (the emulator writes Ground Truth's colour PNGs)
+    chain.upload_spec(task="semantic-segmentation", rounds=1, baseline=False, exports=["masks", "coco"])
+    chain.drop_manifest("birds", 60, task="semantic-segmentation")
+
+    # When it runs
+    chain.cloud.run()
+
+    # Then every labeled object has a class-index mask, and COCO's run-length encodings are those masks
+    prefix = f"{EXPORTS}birds.manifest/"
+    labeled = [line for line in chain.results("birds") if "category-ref" in line]
+    index = [json.loads(x) for x in chain.cloud.get(f"{prefix}masks/index.jsonl").splitlines()]
+    assert [row["source"] for row in index] == [line["source-ref"] for line in labeled] and index
+    (tmp_path / "coco.json").write_bytes(chain.cloud.get(f"{prefix}coco/annotations.json"))
+    coco = COCO(str(tmp_path / "coco.json"))
+    assert [coco.cats[i]["name"] for i in sorted(coco.cats)] == ["Bird", "Feeder"]
+    images = {image["file_name"]: image["id"] for image in coco.dataset["images"]}
+    for row in index[:10]:
+        mask = np.asarray(Image.open(io.BytesIO(chain.cloud.get(f"{prefix}masks/{row['mask']}"))))
+        assert mask.shape == (row["height"], row["width"])
+        for annotation in coco.loadAnns(coco.getAnnIds(imgIds=[images[row["source"]]])):
+            assert (coco.annToMask(annotation) == (mask == annotation["category_id"])).all()

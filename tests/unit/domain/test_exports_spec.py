@@ -47,7 +47,12 @@ def test_each_task_takes_its_formats(task: str, exports: list[str]) -> None:
             "exports",
             "yolo cannot be exported for image-classification; choose from csv, jsonl",
         ),
-        ("bounding-box", ["coco", "tiff"], "exports.1", "Input should be 'coco', 'yolo', 'voc', 'csv' or 'jsonl'"),
+        (
+            "bounding-box",
+            ["coco", "tiff"],
+            "exports.1",
+            "Input should be 'coco', 'yolo', 'voc', 'csv', 'jsonl' or 'masks'",
+        ),
         ("bounding-box", ["coco", "coco"], "exports", "exports lists coco more than once"),
         ("bounding-box", "coco", "exports", 'Input should be a valid list, not "coco"'),
     ],
@@ -58,19 +63,12 @@ def test_a_wrong_format_is_a_clear_error_naming_the_field(task: str, exports: An
     assert spec is None and issues == [(field, message)]
 
 
-def test_semantic_segmentation_says_its_exports_are_not_available_yet() -> None:
-    document = chain_spec("bounding-box", exports=["coco"]) | {
-        "task": "semantic-segmentation",
-        "labelAttributeName": "category-ref",
-        "labels": ["Road"],
-        "workforce": {
-            "type": "private",
-            "workteamArn": f"arn:aws:sagemaker:us-east-1:{'1' * 12}:workteam/private-crowd/x",
-        },
-    }
+def test_semantic_segmentation_takes_masks_and_coco() -> None:
+    document = chain_spec("semantic-segmentation", exports=["masks", "coco"])
 
     spec, issues = _parse(document)
+    refused, refusal = _parse(document | {"exports": ["yolo"]})
 
-    assert spec is None
-    [(field, message)] = issues
-    assert field == "exports" and "semantic-segmentation has no export formats yet" in message
+    assert issues == [] and spec.exports == [ExportFormat.MASKS, ExportFormat.COCO]
+    assert refused is None
+    assert refusal == [("exports", "yolo cannot be exported for semantic-segmentation; choose from coco, masks")]

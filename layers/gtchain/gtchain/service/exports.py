@@ -12,7 +12,7 @@ import hashlib
 import json
 import tempfile
 import threading
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -191,10 +191,22 @@ def _run(
     objects: ObjectStore, files: Sequence[ResultsFile], schema: ExportSchema, formats: Sequence[ExportFormat],
     writer: Any, description: str, *, chain: bool,
 ) -> ExportCounts:  # fmt: skip
-    with Exporter(writer, schema, formats, description, chain=chain) as exporter:
+    with Exporter(writer, schema, formats, description, chain=chain, fetch=_fetcher(objects)) as exporter:
         for results in files:
             exporter.feed(objects.iter_lines(results.bucket, results.key), results.manifest if chain else None)
     return exporter.counts
+
+
+def _fetcher(objects: ObjectStore) -> Callable[[str], bytes | None]:
+    """Reads a semantic segmentation mask (in the job's output, under chains/): None when it is not there."""
+
+    def fetch(uri: str) -> bytes | None:
+        location = names.parse_s3_uri(uri)
+        if location is None or objects.head(*location) is None:
+            return None
+        return objects.get_bytes(*location)
+
+    return fetch
 
 
 def _written(bucket: str, prefix: str, counts: ExportCounts) -> ExportWritten:

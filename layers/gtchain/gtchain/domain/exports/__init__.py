@@ -1,4 +1,4 @@
-"""Exports: a chain's labels in the formats training code reads (COCO, YOLO, Pascal VOC, CSV, JSON Lines).
+"""Exports: a chain's labels in the formats training code reads (COCO, YOLO, Pascal VOC, CSV, JSON Lines, masks).
 
 Pure: the converters read results-manifest lines and write through an ExportWriter (writer.py); the service
 decides where the files go (S3, a local folder). What each format holds is in docs/exports.md.

@@ -16,6 +16,8 @@ from xml.sax.saxutils import escape
 
 from gtchain.domain.exports.formats import ExportFormat
 from gtchain.domain.exports.objects import Box, ExportSchema, Labeled, Skipped, image_stem
+from gtchain.domain.exports.png import encode_grey
+from gtchain.domain.exports.segmentation import class_regions
 from gtchain.domain.exports.text import number, xml_text, yaml_string
 from gtchain.domain.exports.writer import ExportWriter
 
@@ -29,6 +31,9 @@ VOC_LABELS = "labels.txt"
 CSV_FILE = "labels.csv"
 JSONL_FILE = "labels.jsonl"
 CSV_COLUMNS = ("source", "label", "confidence", "human_annotated")
+MASKS_INDEX = "index.jsonl"
+MASKS_LABELS = "labels.txt"
+MASKS_DIR = "masks"
 
 
 @dataclass
@@ -130,6 +135,9 @@ class Coco(Converter):
         image = {"id": image_id, "file_name": item.source, "width": item.width, "height": item.height,
                  "human_annotated": item.human}  # fmt: skip
         self.out.write((b", " if image_id > 1 else b"") + json.dumps(image, ensure_ascii=False).encode())
+        if item.mask_uri:
+            self._regions(item, image_id)
+            return
         for box in item.boxes:
             self.counts.annotations += 1
             annotation: dict[str, Any] = {
@@ -138,6 +146,20 @@ class Coco(Converter):
             }  # fmt: skip
             if not item.human and box.confidence is not None:
                 annotation["confidence"] = box.confidence
+            separator = b", " if self.counts.annotations > 1 else b""
+            self.annotations.write(separator + json.dumps(annotation).encode())
+
+    def _regions(self, item: Labeled, image_id: int) -> None:
+        """Semantic segmentation: one annotation per class the mask shows, its pixels as an uncompressed RLE."""
+        confidences = dict(item.class_confidence)
+        for region in class_regions(item):
+            self.counts.annotations += 1
+            annotation: dict[str, Any] = {
+                "id": self.counts.annotations, "image_id": image_id, "category_id": region["category"],
+                "segmentation": region["segmentation"], "area": region["area"], "bbox": region["bbox"], "iscrowd": 0,
+            }  # fmt: skip
+            if not item.human and confidences.get(region["category"]) is not None:
+                annotation["confidence"] = confidences[region["category"]]
             separator = b", " if self.counts.annotations > 1 else b""
             self.annotations.write(separator + json.dumps(annotation).encode())
 
@@ -282,7 +304,33 @@ class Jsonl(Converter):
         self.out.write(json.dumps(row, ensure_ascii=False).encode() + b"\n")
 
 
-CONVERTERS: dict[ExportFormat, type[Coco | Yolo | Voc | Csv | Jsonl]] = {
+class Masks(_PerImage):
+    """masks/<stem>.png per image: 8-bit greyscale, each pixel its class index (0 = background, i + 1 = chain.json's
+    labels[i]); labels.txt (`<index> <name>` per line); index.jsonl (source, mask, size, human_annotated)."""
+
+    format = ExportFormat.MASKS
+    main = MASKS_INDEX
+    suffix = ".png"
+
+    def __init__(self, writer: ExportWriter, schema: ExportSchema, stack: ExitStack, description: str) -> None:
+        super().__init__(writer, schema, stack)
+        names = ["BACKGROUND", *schema.labels]
+        self.write_file(MASKS_LABELS, "".join(f"{i} {name}\n" for i, name in enumerate(names)).encode())
+        self.index = self.stream(MASKS_INDEX, stack)
+
+    def add(self, item: Labeled, where: dict[str, Any]) -> None:
+        stem = self.claim(item, where)
+        if stem is None:
+            return
+        path = f"{MASKS_DIR}/{stem}.png"
+        self.write_file(path, encode_grey(int(item.width), int(item.height), list(item.mask)))
+        self.counts.objects += 1
+        row = {"source": item.source, "mask": path, "width": item.width, "height": item.height,
+               "human_annotated": item.human}  # fmt: skip
+        self.index.write(json.dumps(row, ensure_ascii=False).encode() + b"\n")
+
+
+CONVERTERS: dict[ExportFormat, type[Coco | Yolo | Voc | Csv | Jsonl | Masks]] = {
     ExportFormat.COCO: Coco, ExportFormat.YOLO: Yolo, ExportFormat.VOC: Voc,
-    ExportFormat.CSV: Csv, ExportFormat.JSONL: Jsonl,
+    ExportFormat.CSV: Csv, ExportFormat.JSONL: Jsonl, ExportFormat.MASKS: Masks,
 }  # fmt: skip

@@ -6,7 +6,7 @@ labeled in another is not listed as skipped. What stays in memory is one 16-byte
 (the chain's export) and a 12-byte digest per image file name (YOLO, VOC), so 100,000 objects take a few MB.
 """
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from types import TracebackType
@@ -15,7 +15,11 @@ from typing import IO, Any, Self
 from gtchain.domain.exports.converters import CONVERTERS, Converter, FormatCounts, skipped_line
 from gtchain.domain.exports.formats import ExportFormat
 from gtchain.domain.exports.objects import ExportSchema, Labeled, Skipped, read_line
+from gtchain.domain.exports.segmentation import MaskError, with_mask
 from gtchain.domain.exports.writer import ExportWriter
+
+# Reads a semantic segmentation mask by its S3 URI (the service's object store); None when it is not there.
+Fetch = Callable[[str], bytes | None]
 
 
 @dataclass
@@ -33,10 +37,11 @@ class Exporter:
 
     def __init__(
         self, writer: ExportWriter, schema: ExportSchema, formats: Iterable[ExportFormat], description: str,
-        *, chain: bool = False,
+        *, chain: bool = False, fetch: Fetch | None = None,
     ) -> None:  # fmt: skip
         self.schema = schema
         self.chain = chain
+        self.fetch = fetch
         self.counts = ExportCounts()
         self._stack = ExitStack()
         try:
@@ -72,12 +77,27 @@ class Exporter:
                 # written at the end: in the chain's export, an older manifest may still label the object
                 self._candidates.write((item.digest or b"").hex().encode() + b"\t" + skipped_line(item.entry(**where)))
                 continue
-            if self.chain:
-                if item.digest in self._exported:
-                    self.counts.duplicates += 1
+            if self.chain and item.digest in self._exported:
+                self.counts.duplicates += 1
+                continue
+            if item.mask_uri:
+                read = self._read_mask(item)
+                if isinstance(read, Skipped):
+                    self._candidates.write(item.digest.hex().encode() + b"\t" + skipped_line(read.entry(**where)))
                     continue
+                item = read
+            if self.chain:
                 self._exported.add(item.digest)
             self._add(item, where)
+
+    def _read_mask(self, item: Labeled) -> Labeled | Skipped:
+        data = self.fetch(item.mask_uri) if self.fetch is not None else None
+        if data is None:
+            return Skipped(item.source, item.digest, "unreadable", f"the mask {item.mask_uri} is not there")
+        try:
+            return with_mask(item, data)
+        except MaskError as exc:
+            return Skipped(item.source, item.digest, "unreadable", str(exc))
 
     def _add(self, item: Labeled, where: dict[str, Any]) -> None:
         self.counts.labeled += 1
@@ -109,9 +129,10 @@ class Exporter:
 
 def export_lines(
     lines: Iterable[bytes], schema: ExportSchema, formats: Iterable[ExportFormat], writer: ExportWriter,
-    description: str = "gtchain export",
+    description: str = "gtchain export", fetch: Fetch | None = None,
 ) -> ExportCounts:  # fmt: skip
-    """One results manifest to every format in `formats` (each under `<format>/`)."""
-    with Exporter(writer, schema, formats, description) as exporter:
+    """One results manifest to every format in `formats` (each under `<format>/`); `fetch` reads the masks of a
+    semantic segmentation chain."""
+    with Exporter(writer, schema, formats, description, fetch=fetch) as exporter:
         exporter.feed(lines)
     return exporter.counts

@@ -11,15 +11,14 @@ class ExportFormat(StrEnum):
     VOC = "voc"
     CSV = "csv"
     JSONL = "jsonl"
+    MASKS = "masks"
 
 
-# Semantic segmentation (masks, coco) is not offered yet: its labels are PNG files that must be decoded pixel by
-# pixel, which the Lambda layer has no imaging library for, and the emulator does not produce them yet.
 TASK_FORMATS: dict[TaskType, tuple[ExportFormat, ...]] = {
     TaskType.BOUNDING_BOX: (ExportFormat.COCO, ExportFormat.YOLO, ExportFormat.VOC),
     TaskType.IMAGE_CLASSIFICATION: (ExportFormat.CSV, ExportFormat.JSONL),
     TaskType.TEXT_CLASSIFICATION: (ExportFormat.CSV, ExportFormat.JSONL),
-    TaskType.SEMANTIC_SEGMENTATION: (),
+    TaskType.SEMANTIC_SEGMENTATION: (ExportFormat.COCO, ExportFormat.MASKS),
 }
 
 
@@ -32,9 +31,4 @@ def formats_problem(task: TaskType, formats: list[ExportFormat]) -> str | None:
     wrong = [f.value for f in formats if f not in allowed]
     if not wrong:
         return None
-    if not allowed:
-        return (
-            f"{task} has no export formats yet (masks and coco for semantic segmentation are planned): "
-            f"remove {', '.join(wrong)} from exports"
-        )
     return f"{', '.join(wrong)} cannot be exported for {task}; choose from {', '.join(f.value for f in allowed)}"

@@ -59,6 +59,12 @@ class Labeled:
     # classification
     category: int = -1
     confidence: float | None = None
+    # semantic segmentation: the mask's URI and colours; `mask` (class indices, one byte a pixel, a bytes object a
+    # row: 0 = background, i + 1 = labels[i]) once it is read
+    mask_uri: str = ""
+    colors: tuple[tuple[bytes, int], ...] = ()  # (RGB, class index)
+    class_confidence: tuple[tuple[int, float | None], ...] = ()  # (class index, confidence) from the colour map
+    mask: tuple[bytes, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -102,6 +108,8 @@ def read_line(raw: bytes, schema: ExportSchema) -> Labeled | Skipped | None:
     try:
         if schema.task == TaskType.BOUNDING_BOX:
             return _boxes(source, digest, label, metadata, schema)
+        if schema.task == TaskType.SEMANTIC_SEGMENTATION:
+            return _segments(source, digest, label, metadata, schema)
         return _class(source, digest, label, metadata, schema)
     except _Unreadable as exc:
         return Skipped(source, digest, "unreadable", str(exc))
@@ -182,6 +190,37 @@ def _class(source: str, digest: bytes, label: Any, metadata: dict[str, Any], sch
     category = _category(metadata.get("class-name"), label, schema)
     return Labeled(source, digest, human, job, category=category,
                    confidence=_confidence(metadata.get("confidence")))  # fmt: skip
+
+
+BACKGROUND = "BACKGROUND"
+
+
+def _segments(source: str, digest: bytes, label: Any, metadata: dict[str, Any], schema: ExportSchema) -> Labeled:
+    """A semantic segmentation label: `<attr>` (ending in -ref) is the mask's S3 URI; `internal-color-map` maps each
+    class's index to its `class-name` and `hex-color` (BACKGROUND is class 0)."""
+    if not isinstance(label, str) or parse_s3_uri(label) is None:
+        raise _Unreadable(f"{schema.attribute} is not the S3 URI of a mask: {label!r}"[:200])
+    color_map = metadata.get("internal-color-map")
+    if not isinstance(color_map, dict) or not color_map:
+        raise _Unreadable(f"{schema.attribute}-metadata has no internal-color-map")
+    colors, confidences = [], []
+    for key, entry in color_map.items():
+        if not isinstance(entry, dict):
+            raise _Unreadable(f"internal-color-map entry {key!r} is not an object")
+        name, color = entry.get("class-name"), entry.get("hex-color")
+        if not isinstance(color, str) or len(color) != 7 or not color.startswith("#"):
+            raise _Unreadable(f"internal-color-map entry {key!r} has no #rrggbb hex-color")
+        try:
+            rgb = bytes.fromhex(color[1:])
+        except ValueError:
+            raise _Unreadable(f"internal-color-map entry {key!r} has no #rrggbb hex-color") from None
+        category = 0 if name == BACKGROUND else _category(name, None, schema) + 1
+        colors.append((rgb, category))
+        if category:
+            confidences.append((category, _confidence(entry.get("confidence"))))
+    human, job = _common(metadata)
+    return Labeled(source, digest, human, job, mask_uri=label, colors=tuple(colors),
+                   class_confidence=tuple(confidences))  # fmt: skip
 
 
 def _encodable(text: str) -> bool:

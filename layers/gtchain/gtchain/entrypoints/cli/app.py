@@ -623,8 +623,9 @@ def results(
         typer.Option(
             "--format",
             metavar="FORMAT",
-            help="Write the labels as coco, yolo or voc (bounding boxes), csv or jsonl (classification) into "
-            "DIR/<format>/ instead (repeat for several; without MANIFEST, every manifest: docs/exports.md).",
+            help="Write the labels as coco, yolo or voc (bounding boxes), csv or jsonl (classification), masks or "
+            "coco (segmentation) into DIR/<format>/ instead (repeat for several; without MANIFEST, every "
+            "manifest: docs/exports.md).",
         ),
     ] = None,
 ) -> None:
