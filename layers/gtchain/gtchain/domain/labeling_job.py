@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from gtchain.domain.names import Role
+from gtchain.domain.names import ROLE_SUFFIX, Role
 from gtchain.domain.records import TERMINAL_JOB_STATUSES, LabelCounts
 
 TAG_CHAIN = "gtchain:chain-id"
@@ -102,6 +102,7 @@ class LabelingJob:
     def chain_context(self) -> ChainContext | None:
         """The chain, round and role from gtchain's tags; None for a job gtchain did not start."""
         role, number = self.tags.get(TAG_ROLE), self.tags.get(TAG_ROUND, "")
-        if TAG_CHAIN not in self.tags or not number.isdecimal() or role not in ("round", "baseline"):
+        if TAG_CHAIN not in self.tags or not number.isdecimal() or role not in ROLE_SUFFIX:
             return None
-        return ChainContext(self.tags[TAG_CHAIN], int(number), "baseline" if role == "baseline" else "round")
+        roles: dict[str | None, Role] = {"baseline": "baseline", "audit": "audit"}
+        return ChainContext(self.tags[TAG_CHAIN], int(number), roles.get(role, "round"))

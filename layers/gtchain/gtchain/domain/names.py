@@ -15,7 +15,9 @@ PREFIX = re.compile(r"^[a-z][a-z0-9]{0,11}$")
 MAX_ROUND = 9999
 MAX_ATTEMPT = 99
 
-Role = Literal["round", "baseline"]
+Role = Literal["round", "baseline", "audit"]
+# A job name's suffix after r<round>: a baseline's "b", an audit's "a" (gtchain-birds-3f9a1c-r2a-a1 audits r2-a1).
+ROLE_SUFFIX: dict[Role, str] = {"round": "", "baseline": "b", "audit": "a"}
 
 
 class InvalidChainIdError(ValueError):
@@ -148,6 +150,11 @@ def round_skipped_key(chain_id: str, round_number: int, attempt: int) -> str:
     return f"{chain_prefix(chain_id)}rounds/{round_number:04d}/attempt-{attempt}/skipped.jsonl"
 
 
+def round_audit_input_key(chain_id: str, round_number: int, attempt: int) -> str:
+    """The audit's sample: the audited job's output lines it draws, one per object."""
+    return f"{chain_prefix(chain_id)}rounds/{round_number:04d}/attempt-{attempt}/audit.manifest"
+
+
 def config_key(chain_id: str, kind: str, digest: str, suffix: str) -> str:
     return f"{chain_prefix(chain_id)}config/{kind}-{digest}{suffix}"
 
@@ -178,7 +185,7 @@ def job_name(prefix: str, chain_id: str, incarnation: str, round_number: int, ro
         raise ValueError(f"job name prefix {prefix!r} must be 1-12 lower-case letters and digits")
     if not (1 <= round_number <= MAX_ROUND and 1 <= attempt <= MAX_ATTEMPT):
         raise ValueError(f"round {round_number} or attempt {attempt} out of range")
-    name = f"{prefix}-{chain_id}-{incarnation}-r{round_number}{'b' if role == 'baseline' else ''}-a{attempt}"
+    name = f"{prefix}-{chain_id}-{incarnation}-r{round_number}{ROLE_SUFFIX[role]}-a{attempt}"
     if len(name) > JOB_NAME_MAX or not JOB_NAME.match(name):
         raise ValueError(f"job name {name!r} is not a valid labeling job name (chain id {chain_id!r} too long?)")
     return name

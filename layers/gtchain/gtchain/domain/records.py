@@ -4,7 +4,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 from enum import StrEnum
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -73,6 +73,45 @@ class JobRecord(_Record):
     note: str | None = None  # why the model carried forward is not this job's (when it trained none)
 
 
+class ClassAccuracy(_Record):
+    """An audit's accuracy over the audited objects whose machine label shows this class."""
+
+    name: str
+    audited: int
+    agreed: int
+    accuracy: Decimal
+    lower: Decimal  # the 95% Wilson interval
+    upper: Decimal
+
+
+class AuditResult(_Record):
+    """What an audit measured (domain.audit.score): agreed / audited, with its 95% Wilson interval."""
+
+    audited: int  # sampled objects a human judged (objects whose audit task failed are not counted)
+    agreed: int
+    accuracy: Decimal | None  # None when nothing could be judged
+    lower: Decimal | None
+    upper: Decimal | None
+    classes: list[ClassAccuracy] = Field(default_factory=list)  # classes with at least 10 audited objects
+    below_bar: bool = False  # the interval's lower bound is below the audit's min_accuracy
+    scored_at: str = Field(default_factory=utc_now)
+
+
+class AuditJob(JobRecord):
+    """The audit of a completed round's machine labels: a sample of them, checked by humans (domain.audit)."""
+
+    role: Role = "audit"
+    kind: Literal["verification", "relabel"]
+    audited_job: str  # the round's job whose machine labels are checked
+    label_attribute: str  # the audit job's LabelAttributeName (the chain's + "-audit")
+    objects: int  # the sample
+    machine_labeled: int  # the machine-labeled objects it was drawn from
+    input_uri: str  # the sample's manifest: the audited job's output lines, one per sampled object
+    min_accuracy: Decimal | None = None  # the bar, from the audited round's spec snapshot
+    scored: bool = False  # the result is in (a completed audit is scored once its output is readable)
+    result: AuditResult | None = None
+
+
 class SkipSource(_Record):
     """Objects of a round skipped because another round labeled (or will label) them."""
 
@@ -95,6 +134,7 @@ class RoundRecord(_Record):
     attempt: int = 0
     job: JobRecord | None = None
     baseline: JobRecord | None = None
+    audit: AuditJob | None = None  # set once the round completed with machine labels and chain.json asks for it
     history: list[JobRecord] = Field(default_factory=list)  # jobs of earlier attempts (they were paid too)
     spec: ChainSpec | None = None  # snapshot taken when the round starts; later chain.json edits don't touch it
     warnings: list[str] = Field(default_factory=list)
@@ -107,7 +147,7 @@ class RoundRecord(_Record):
     created_at: str = Field(default_factory=utc_now)
 
     def job_for(self, role: Role) -> JobRecord | None:
-        return self.baseline if role == "baseline" else self.job
+        return {"round": self.job, "baseline": self.baseline, "audit": self.audit}[role]
 
     def spec_snapshot(self) -> ChainSpec:
         """The spec the round was claimed with: every claimed round has one."""
@@ -116,12 +156,15 @@ class RoundRecord(_Record):
         return self.spec
 
     def jobs_by_role(self) -> list[tuple[Role, JobRecord]]:
-        """The current attempt's jobs: the round's own, then its baseline."""
-        pairs: list[tuple[Role, JobRecord | None]] = [("round", self.job), ("baseline", self.baseline)]
+        """The current attempt's jobs: the round's own, its baseline, then the audit of its machine labels."""
+        pairs: list[tuple[Role, JobRecord | None]] = [
+            ("round", self.job), ("baseline", self.baseline), ("audit", self.audit),
+        ]  # fmt: skip
         return [(role, job) for role, job in pairs if job is not None]
 
     def all_jobs(self) -> list[JobRecord]:
-        """Every job this round ran or runs, earlier attempts included."""
+        """Every labeling job this round ran or runs, earlier attempts included; not the audit (its own role:
+        it labels a sample of this round's objects again, so it says nothing of what the round cost to label)."""
         return [*self.history, *(j for j in (self.job, self.baseline) if j is not None)]
 
 

@@ -20,6 +20,10 @@ from gtchain.domain.tasks import PROFILES, TaskProfile, TaskType
 # Patterns are matched with fullmatch: "$" alone would also accept a trailing newline.
 # CreateLabelingJob's alphabet for names; "_" is not in it.
 LABEL_ATTRIBUTE_NAME = re.compile(r"[a-zA-Z0-9](-*[a-zA-Z0-9]){0,126}")
+LABEL_ATTRIBUTE_MAX = 127
+# An audit job's LabelAttributeName is the chain's plus this: Ground Truth requires a verification job's to differ
+# (https://docs.aws.amazon.com/sagemaker/latest/dg/sms-data-verify-start-api.html).
+AUDIT_SUFFIX = "-audit"
 MODEL_ARN = re.compile(r"arn:aws[a-z\-]*:sagemaker:[a-z0-9\-]*:\d{12}:model/.+")
 WORKTEAM_ARN = re.compile(r"arn:aws[a-z\-]*:sagemaker:[a-z0-9\-]*:\d{12}:workteam/.+")
 PII_FREE = "FreeOfPersonallyIdentifiableInformation"
@@ -97,6 +101,22 @@ class Pricing(_CamelModel):
     per_object_usd: Annotated[Usd, Field(le=1000)] = Decimal("0.08")
 
 
+def _accuracy_bar(value: Any) -> Any:
+    """minAccuracy is a number (as a decimal string too, like every amount: the table stores it so); true is not."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, Decimal, str)):
+        shown = json.dumps(value) if isinstance(value, bool) else "a " + type(value).__name__
+        raise ValueError(f"minAccuracy is a number from 0 to 1, not {shown}")
+    return value
+
+
+class Audit(_CamelModel):
+    """An audit of each round's machine labels by humans (docs/chain-json.md, `audit`)."""
+
+    sample_size: Annotated[StrictCount, Field(ge=20, le=1000)]
+    # The bar the 95% interval's lower bound must clear; without it an audit only measures, it never blocks.
+    min_accuracy: Annotated[Decimal, BeforeValidator(_accuracy_bar), Field(ge=0, le=1, decimal_places=4)] | None = None
+
+
 class ChainSpec(_CamelModel):
     task: TaskType
     labels: Annotated[list[Annotated[str, Field(min_length=1, max_length=256)]], Field(min_length=1)]
@@ -117,6 +137,7 @@ class ChainSpec(_CamelModel):
     state: ChainState = ChainState.ACTIVE
     relabel: StrictFlag = False
     exports: list[ExportFormat] = []  # docs/exports.md: written when each manifest's results are
+    audit: Audit | None = None  # docs/chain-json.md: a measured accuracy of each round's machine labels
 
     @field_validator("exports")
     @classmethod
@@ -125,6 +146,25 @@ class ChainSpec(_CamelModel):
         if task is not None and (problem := formats_problem(task, exports)):
             raise ValueError(problem)
         return exports
+
+    @field_validator("audit")
+    @classmethod
+    def _audit_fits_task(cls, audit: Audit | None, info: ValidationInfo) -> Audit | None:
+        """An audit checks machine labels: the task must auto-label, and have an audit task type (verification
+        for boxes, a relabel for classification; none for semantic segmentation yet)."""
+        if audit is None:
+            return audit
+        if info.data.get("task") == TaskType.SEMANTIC_SEGMENTATION:
+            raise ValueError("audit is not available for semantic-segmentation (boxes and classification only)")
+        if info.data.get("auto_labeling") is False:
+            raise ValueError("audit checks machine labels, and with autoLabeling false there are none: remove audit")
+        name = info.data.get("label_attribute_name")
+        if isinstance(name, str) and len(name) + len(AUDIT_SUFFIX) > LABEL_ATTRIBUTE_MAX:
+            raise ValueError(
+                f"with audit, labelAttributeName is at most {LABEL_ATTRIBUTE_MAX - len(AUDIT_SUFFIX)} characters: "
+                f"the audit job's is labelAttributeName + {AUDIT_SUFFIX!r}"
+            )
+        return audit
 
     @property
     def profile(self) -> TaskProfile:

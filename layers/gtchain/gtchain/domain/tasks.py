@@ -77,6 +77,22 @@ def _builtin_account(region: str) -> str:
         raise UnsupportedRegionError(region) from None
 
 
+# Ground Truth's bounding box verification task (workers judge a set of boxes good or bad), which the audit of a
+# bounding-box chain runs: PRE-VerificationBoundingBox and ACS-VerificationBoundingBox, in the same account per region
+# as the other built-in Lambdas and in the same twelve regions. From the SageMaker API reference's
+# HumanTaskConfig.PreHumanTaskLambdaArn and AnnotationConsolidationConfig.AnnotationConsolidationLambdaArn (botocore's
+# service model holds the same text): https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_HumanTaskConfig.html
+# and https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_AnnotationConsolidationConfig.html; the task:
+# https://docs.aws.amazon.com/sagemaker/latest/dg/sms-data-verify-start-api.html
+VERIFICATION_BOUNDING_BOX = "VerificationBoundingBox"
+
+
+def verification_lambda_arns(region: str) -> tuple[str, str]:
+    """(PreHumanTaskLambdaArn, AnnotationConsolidationLambdaArn) of bounding box verification in `region`."""
+    functions = f"arn:aws:lambda:{region}:{_builtin_account(region)}:function"
+    return f"{functions}:PRE-{VERIFICATION_BOUNDING_BOX}", f"{functions}:ACS-{VERIFICATION_BOUNDING_BOX}"
+
+
 def public_workteam_arn(region: str) -> str:
     return f"arn:aws:sagemaker:{region}:{PUBLIC_WORKFORCE_ACCOUNT}:workteam/public-crowd/default"
 

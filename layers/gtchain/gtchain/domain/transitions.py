@@ -16,6 +16,7 @@ from typing import Any
 
 from gtchain.domain.names import Role
 from gtchain.domain.records import (
+    AuditJob,
     ChainRecord,
     JobRecord,
     LabelCounts,
@@ -158,7 +159,7 @@ CLAIMED_FIELDS = (
 
 def job_attribute(role: Role) -> str:
     """The round's attribute that holds the job of this role."""
-    return "baseline" if role == "baseline" else "job"
+    return "job" if role == "round" else role
 
 
 def _chain_update(
@@ -318,12 +319,13 @@ def record_progress(chain_id: str, number: int, role: Role, name: str, counters:
 
 def finish_job(chain_id: str, number: int, role: Role, job: JobRecord, latest_model_arn: str | None = None) -> Change:
     """Record a job's end, once. For the round's own job this also frees the chain for the next round and,
-    when the job trained a model, makes it the model the chain carries forward."""
+    when the job trained a model, makes it the model the chain carries forward. (A completed audit is recorded
+    here unscored; `end_audit` records its result.)"""
     attribute = job_attribute(role)
     sets: dict[str, Any] = {attribute: job.model_dump(mode="json")}
     transition = Transition(event=f"job {job.status.value}", round=number, role=role, job=job.name,
                             state=job.status.value, detail=job.failure_reason or job.note)  # fmt: skip
-    if role == "baseline":
+    if role != "round":
         chain = _chain_update(chain_id)
     else:
         sets["status"] = job.status.value
@@ -333,6 +335,50 @@ def finish_job(chain_id: str, number: int, role: Role, job: JobRecord, latest_mo
         chain = _chain_update(chain_id, freed, (Equals("active_round", number),))
     round_update = Update(RoundKey(chain_id, number), sets=sets, expect=_this_job(attribute, job.name, _LIVE))
     return Change((round_update, chain), transition)
+
+
+def claim_audit(chain_id: str, number: int, audit: AuditJob) -> Change:
+    """The audit of a completed round's machine labels, once per round: only while the round has no audit and
+    its job is the one audited."""
+    return Change(
+        (
+            Update(RoundKey(chain_id, number), sets={"audit": audit.model_dump(mode="json")},
+                   expect=(Equals("status", RoundStatus.COMPLETED.value), Equals("job.name", audit.audited_job),
+                           NotExists("audit.name"))),
+            _chain_update(chain_id),
+        ),
+        Transition(event="audit claimed", round=number, role="audit", job=audit.name, state=audit.status.value,
+                   detail=f"{audit.objects} of the {audit.machine_labeled} machine-labeled objects of "
+                          f"{audit.audited_job}"),
+    )  # fmt: skip
+
+
+def end_audit(chain_id: str, number: int, audit: AuditJob, was: tuple[str, ...], pause_reason: str | None) -> Change:
+    """An audit's end, once: its result (a completed, unscored audit: `was` completed), or its failure (a live one).
+    With `pause_reason` (the gate: below the bar, or failed while the next round waits for it), the same write
+    pauses the chain, which must be active; the caller reads the chain's state to choose."""
+    chain_sets: dict[str, Any] = {}
+    expect: tuple[Predicate, ...] = _ITEM_EXISTS
+    if pause_reason is not None:
+        chain_sets = {"state": ChainState.PAUSED.value, "pause_reason": pause_reason}
+        expect = (Exists(), Equals("state", ChainState.ACTIVE.value))
+    result = audit.result
+    detail = audit.failure_reason
+    if result is not None:
+        detail = (f"{result.agreed} of {result.audited} agreed: accuracy {result.accuracy}, 95% interval "
+                  f"{result.lower}-{result.upper}" + (f", below minAccuracy {audit.min_accuracy}"
+                                                      if result.below_bar else ""))  # fmt: skip
+    if pause_reason is not None:
+        detail = f"{detail}; chain paused"
+    return Change(
+        (
+            Update(RoundKey(chain_id, number), sets={"audit": audit.model_dump(mode="json")},
+                   expect=(*_this_job("audit", audit.name, was), Equals("audit.scored", False))),
+            _chain_update(chain_id, chain_sets, expect),
+        ),
+        Transition(event="audit scored" if result is not None else f"job {audit.status.value}", round=number,
+                   role="audit", job=audit.name, state=audit.status.value, detail=detail),
+    )  # fmt: skip
 
 
 def requeue_round(chain_id: str, number: int) -> Change:

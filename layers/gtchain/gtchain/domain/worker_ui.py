@@ -48,6 +48,14 @@ def render_worker_template(spec: ChainSpec) -> str:
     )
 
 
+def render_verification_template(spec: ChainSpec, verdicts: tuple[str, ...]) -> str:
+    """The bounding box verification task of an audit: the machine's boxes over the image, judged good or bad."""
+    template = _environment().get_template("verification-task.liquid.j2")
+    return template.render(
+        attribute=spec.label_attribute_name, verdicts=json.dumps(list(verdicts)), instructions=spec.instructions
+    )
+
+
 def render_label_categories(spec: ChainSpec) -> str:
     return json.dumps(
         {"document-version": "2018-11-28", "labels": [{"label": label} for label in spec.labels]}, indent=2

@@ -2,18 +2,23 @@
 
 Every step is idempotent and guarded by a conditional write, so duplicate events, concurrent
 handlers and the reconciler can all run it: exactly one of them wins each transition.
+
+Audits of machine labels (service.audit) build on this module: kick starts the ones due and holds the next round
+while an earlier round's audit is awaited (minAccuracy); launch creates an audit job as any other.
 """
 
 from decimal import Decimal
 from typing import Any
 
 from gtchain.domain import events, names
+from gtchain.domain.audit import audit_due, audit_spent_usd, audit_worst_case_usd, gate_waits
 from gtchain.domain.forecast import eligibility, runs_baseline
 from gtchain.domain.labeling_job import LabelingJob, tag_dict
 from gtchain.domain.labeling_request import build_request, job_tags, pricing_for
 from gtchain.domain.pricing import to_cents
 from gtchain.domain.records import (
     TERMINAL_JOB_STATUSES,
+    AuditJob,
     ChainRecord,
     JobRecord,
     RoundRecord,
@@ -40,11 +45,13 @@ def spent_usd(rounds: list[RoundRecord]) -> Decimal:
                 total += pricing_for(record.spec_snapshot()).worst_case_usd(record.objects)
             elif job.known_cost_usd is not None:
                 total += job.known_cost_usd
+        total += audit_spent_usd(record)  # the audit at its cost, or its worst case while it runs or is due
     return total
 
 
 def round_worst_case_usd(spec: ChainSpec, objects: int, with_baseline: bool) -> Decimal:
-    return pricing_for(spec).worst_case_usd(objects) * (2 if with_baseline else 1)
+    """The round's jobs' worst case: every object labeled by humans, its baseline's too, and its audit's sample."""
+    return pricing_for(spec).worst_case_usd(objects) * (2 if with_baseline else 1) + audit_worst_case_usd(spec, objects)
 
 
 def kick(ports: Ports, chain_id: str) -> int | None:
@@ -58,6 +65,11 @@ def kick(ports: Ports, chain_id: str) -> int | None:
         if chain is None:
             return None
         rounds = store.list_rounds(chain_id)
+        if chain.state == ChainState.ACTIVE and any(audit_due(r) for r in rounds):
+            from gtchain.service.audit import start_due_audits  # audits build on this module
+
+            if start_due_audits(ports, chain, rounds):
+                rounds = store.list_rounds(chain_id)
         if chain.active_round:
             current = next((r for r in rounds if r.number == chain.active_round), None)
             if current is not None and current.status == RoundStatus.STARTING:
@@ -73,7 +85,12 @@ def kick(ports: Ports, chain_id: str) -> int | None:
         queued = [r for r in rounds if r.status == RoundStatus.QUEUED]
         if not queued:
             return None
-        candidate = _prepare_claim(ports, chain, min(queued, key=lambda r: r.number), rounds)
+        first = min(queued, key=lambda r: r.number)
+        if (audited := gate_waits(rounds, first.number)) is not None:
+            logger.info("the next round waits for an earlier round's audit (minAccuracy)",
+                        extra={"chain_id": chain_id, "round": first.number, "audit_of": audited.number})  # fmt: skip
+            return None
+        candidate = _prepare_claim(ports, chain, first, rounds)
         if candidate.objects == 0:
             if store.complete_without_job(candidate):
                 logger.info("round completed without a job: every object was labeled already",
@@ -200,18 +217,23 @@ def launch(ports: Ports, chain: ChainRecord, record: RoundRecord) -> None:
     for role, job in record.jobs_by_role():
         if job.status != RoundStatus.STARTING:
             continue
-        request = build_request(
-            name=job.name,
-            spec=spec,
-            region=settings.region,
-            role_arn=settings.labeling_role_arn,
-            input_uri=record.job_input_uri or record.input_uri,
-            output_uri=names.s3_uri(settings.data_bucket, names.job_output_prefix(chain.chain_id)),
-            ui_template_uri=ui_uri,
-            label_config_uri=labels_uri,
-            initial_model_arn=job.initial_model_arn,
-            tags=job_tags(chain.chain_id, chain.incarnation, record.number, role),
-        )
+        if isinstance(job, AuditJob):
+            from gtchain.service.audit import audit_request  # audits build on this module
+
+            request = audit_request(ports, chain, record, job, ui_uri, labels_uri)
+        else:
+            request = build_request(
+                name=job.name,
+                spec=spec,
+                region=settings.region,
+                role_arn=settings.labeling_role_arn,
+                input_uri=record.job_input_uri or record.input_uri,
+                output_uri=names.s3_uri(settings.data_bucket, names.job_output_prefix(chain.chain_id)),
+                ui_template_uri=ui_uri,
+                label_config_uri=labels_uri,
+                initial_model_arn=job.initial_model_arn,
+                tags=job_tags(chain.chain_id, chain.incarnation, record.number, role),
+            )
         try:
             arn = ports.labeling.create_job(request)
         except JobAlreadyExistsError:
@@ -305,6 +327,10 @@ def record_progress(ports: Ports, record: RoundRecord, role: names.Role, describ
 def _record_outcome(ports: Ports, record: RoundRecord, role: names.Role, finished: JobRecord) -> bool:
     store, publisher = ports.store, ports.publisher
     chain_id = record.chain_id
+    if isinstance(finished, AuditJob):
+        from gtchain.service.audit import record_audit_outcome  # audits build on this module
+
+        return record_audit_outcome(ports, record, finished)
     if role == "baseline":
         if not store.finish_job(chain_id, record.number, role, finished):
             return False
@@ -350,7 +376,8 @@ def round_event_detail(
 ) -> dict[str, Any]:
     detail = events.RoundEventDetail(
         chain_id=record.chain_id, round=record.number, role=role, job_name=job.name, job_arn=job.arn,
-        status=job.status.value, objects=record.objects, skipped_objects=record.skipped_objects,
+        status=job.status.value, objects=job.objects if isinstance(job, AuditJob) else record.objects,
+        skipped_objects=record.skipped_objects,
         manifest=record.manifest_name, initial_model_arn=job.initial_model_arn,
     )  # fmt: skip
     if job.counters is not None:

@@ -12,7 +12,7 @@ from functools import partial
 
 from gtchain.domain import events, names
 from gtchain.domain.names import job_of_summary_key
-from gtchain.domain.records import JobRecord, RoundRecord, RoundStatus
+from gtchain.domain.records import AuditJob, JobRecord, RoundRecord, RoundStatus
 from gtchain.observability import logger
 from gtchain.service.chain import LIVE, apply_outcome, kick, launch, record_progress, round_event_detail
 from gtchain.service.ports import ObjectInfo, Ports
@@ -161,6 +161,7 @@ def request_missing_reports(
         for record in rounds
         for role, job in record.jobs_by_role()
         if job.status == RoundStatus.COMPLETED and job.finished_at
+        and (not isinstance(job, AuditJob) or job.result is not None)  # an audit is reported once scored
         and REPORT_GRACE <= now - datetime.fromisoformat(job.finished_at) <= REPORT_WINDOW
     ]  # fmt: skip
     if not due:

@@ -12,9 +12,18 @@ from decimal import Decimal
 from typing import Any
 
 from gtchain.domain import names
+from gtchain.domain.audit import audit_bar, gate_waits
 from gtchain.domain.forecast import RoundForecast
 from gtchain.domain.pricing import to_cents
-from gtchain.domain.records import ChainSnapshot, JobRecord, ManifestRecord, RoundRecord, RoundStatus, utc_now
+from gtchain.domain.records import (
+    AuditJob,
+    ChainSnapshot,
+    JobRecord,
+    ManifestRecord,
+    RoundRecord,
+    RoundStatus,
+    utc_now,
+)
 from gtchain.domain.spec import ChainState
 from gtchain.observability import logger
 from gtchain.service.chain import LIVE, spent_usd
@@ -61,7 +70,45 @@ def _round_view(record: RoundRecord) -> dict[str, Any]:
         "warnings": record.warnings,  # eligibility: why auto-labeling cannot run, or is unlikely to pay
         "job": _job_view(record.job),
         "baseline": _job_view(record.baseline),
+        "audit": _audit_view(record.audit),
     }
+
+
+def _number(value: Decimal | None) -> float | None:
+    return None if value is None else float(value)
+
+
+def _audit_view(audit: AuditJob | None) -> dict[str, Any] | None:
+    """An audit of the round's machine labels (domain.audit): its job, its sample and, once scored, its result."""
+    if audit is None:
+        return None
+    result = audit.result
+    return {
+        "job": _job_view(audit),
+        "auditedJob": audit.audited_job,
+        "kind": audit.kind,
+        "sampled": audit.objects,
+        "machineLabeled": audit.machine_labeled,
+        "minAccuracy": _number(audit.min_accuracy),
+        "scored": audit.scored,
+        "result": None if result is None else {
+            "audited": result.audited, "agreed": result.agreed, "accuracy": _number(result.accuracy),
+            "lower": _number(result.lower), "upper": _number(result.upper), "belowBar": result.below_bar,
+            "classes": [{"name": c.name, "audited": c.audited, "agreed": c.agreed, "accuracy": float(c.accuracy),
+                         "lower": float(c.lower), "upper": float(c.upper)} for c in result.classes],
+        },
+        "note": audit.note,
+    }  # fmt: skip
+
+
+def _gate_view(rounds: list[RoundRecord], queued: list[RoundRecord]) -> str | None:
+    """Why the next queued round has not started, when an earlier round's audit holds it (minAccuracy)."""
+    if not queued:
+        return None
+    waited = gate_waits(rounds, queued[0].number)
+    if waited is None:
+        return None
+    return f"round {queued[0].number} waits for the audit of round {waited.number} (minAccuracy {audit_bar(waited)})"
 
 
 def _forecast_view(forecast: RoundForecast | None) -> dict[str, Any] | None:
@@ -113,7 +160,8 @@ def render_status(snapshot: ChainSnapshot, generated_at: str) -> dict[str, Any]:
     queued = [r for r in rounds if r.status == RoundStatus.QUEUED]
     other_baselines = [r for r in rounds if r is not active and r.baseline is not None and r.baseline.status in LIVE]
     state = chain.state.value
-    if chain.state == ChainState.ACTIVE and active is None and not queued and not other_baselines:
+    live_audits = [r for r in rounds if r.audit is not None and r.audit.status in LIVE]
+    if chain.state == ChainState.ACTIVE and active is None and not queued and not other_baselines and not live_audits:
         state = "idle"
     spent = spent_usd(rounds)
     budget = chain.spec.budget_usd
@@ -139,6 +187,8 @@ def render_status(snapshot: ChainSnapshot, generated_at: str) -> dict[str, Any]:
         "roundsCompleted": sum(1 for r in rounds if r.status == RoundStatus.COMPLETED),
         "nextRound": _forecast_view(next_round_forecast(chain, rounds)),  # the next queued round's forecast
         "transitions": [t.model_dump(exclude_none=True) for t in snapshot.transitions],  # newest first
+        "audits": [{"round": r.number, **(_audit_view(r.audit) or {})} for r in rounds if r.audit is not None],
+        "auditGate": _gate_view(rounds, queued),  # the next round waits for an earlier round's audit
     }
 
 

@@ -14,6 +14,7 @@ from typing import Any, Literal
 from gtchain.domain import transitions
 from gtchain.domain.names import Role
 from gtchain.domain.records import (
+    AuditJob,
     ChainRecord,
     ChainSnapshot,
     JobRecord,
@@ -175,3 +176,11 @@ class TransitionStore(ABC):
 
     def requeue_round(self, chain_id: str, number: int) -> bool:
         return self._write(transitions.requeue_round(chain_id, number))
+
+    def claim_audit(self, chain_id: str, number: int, audit: AuditJob) -> bool:
+        return self._write(transitions.claim_audit(chain_id, number, audit))
+
+    def end_audit(
+        self, chain_id: str, number: int, audit: AuditJob, was: tuple[str, ...], pause_reason: str | None
+    ) -> bool:
+        return self._write(transitions.end_audit(chain_id, number, audit, was, pause_reason))
