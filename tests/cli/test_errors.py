@@ -54,6 +54,13 @@ def test_bad_flags_and_arguments_exit_2_with_one_line(args: list[str], env: dict
     assert one_line(result) == expected  # type: ignore[arg-type]
 
 
+def test_global_options_may_follow_the_command(cli: Cli) -> None:
+    result = cli.bare("status", "--json", "--stack", STACK, "--region", "us-east-1")
+
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout) == []
+
+
 # ---- AWS configuration: exit 4 ---------------------------------------------------------------------------
 
 

@@ -78,6 +78,35 @@ def _fail(state: State | None, message: str) -> None:
     console.print(Text(f"error: {message}", style="red"))
 
 
+_GLOBAL_VALUES = ("--stack", "--profile", "--region")
+_GLOBAL_FLAGS = ("--local", "--debug")
+
+
+def hoist_global_options(args: list[str]) -> list[str]:
+    """The global options may also follow the command, as in `gtchain status birds --stack prod`: they are moved
+    before it. Not past `--`, and not from what follows `local` (those are the endpoint's own options)."""
+    front: list[str] = []
+    rest: list[str] = []
+    command_seen = False
+    index = 0
+    while index < len(args):
+        arg = args[index]
+        if arg == "--" or (command_seen and rest and rest[0] == "local"):
+            rest.extend(args[index:])
+            break
+        name = arg.split("=", 1)[0]
+        if arg in _GLOBAL_FLAGS:
+            front.append(arg)
+        elif name in _GLOBAL_VALUES and ("=" in arg or index + 1 < len(args)):
+            front.extend([arg] if "=" in arg else [arg, args[index + 1]])
+            index += 0 if "=" in arg else 1
+        else:
+            command_seen = command_seen or not arg.startswith("-")
+            rest.append(arg)
+        index += 1
+    return front + rest
+
+
 class _Group(TyperGroup):
     """Turns errors into one line and an exit code: usage errors here, everything else in invoke."""
 
@@ -90,6 +119,7 @@ class _Group(TyperGroup):
         windows_expand_args: bool = True,
         **extra: Any,
     ) -> Any:
+        args = hoist_global_options(list(sys.argv[1:] if args is None else args))
         try:
             code = super().main(args, prog_name, complete_var, False, windows_expand_args, **extra)
         except typer.TyperException as exc:  # bad flags and arguments (click's usage errors)
@@ -218,7 +248,7 @@ def _has_errors(spec: checks.SpecCheck, manifests: list[checks.ManifestCheck]) -
     return bool(spec.findings or spec.spec is None or any(m.errors or not m.checked for m in manifests))
 
 
-@app.command()
+@app.command(short_help="Check chain.json and manifests offline (exit 1 on any error).")
 def validate(
     ctx: typer.Context,
     spec: Annotated[Path, typer.Argument(metavar="CHAIN_JSON", help="The chain's chain.json.")],
@@ -314,7 +344,7 @@ def forecast(
 # ---- submit ----------------------------------------------------------------------------------------------
 
 
-@app.command()
+@app.command(short_help="Validate, upload chain.json and manifests, print the plan.")
 def submit(
     ctx: typer.Context,
     chain: Annotated[
@@ -458,7 +488,7 @@ def _row(status: dict[str, Any], live: list[jobs.LiveJob]) -> dict[str, Any]:
     }
 
 
-@app.command()
+@app.command(short_help="Where one chain stands, or every chain in one line each.")
 def status(
     ctx: typer.Context,
     chain: Annotated[str | None, typer.Argument(help="A chain id; without one, one line per chain.")] = None,
@@ -515,7 +545,7 @@ def status(
     state.out.print(views.detail(document, live, transitions, bars=state.out.is_terminal))
 
 
-@app.command()
+@app.command(short_help="Live progress and transitions until the chain is idle, paused or stopped.")
 def watch(
     ctx: typer.Context,
     chain: _CHAIN,
@@ -571,7 +601,7 @@ def _control(
         _exit(Exit.HALTED)
 
 
-@app.command()
+@app.command(short_help="Start no new round (running jobs finish).")
 def pause(
     ctx: typer.Context, chain: _CHAIN, wait: _WAIT = True, timeout: _TIMEOUT = 120.0, interval: _INTERVAL = 2.0
 ) -> None:
@@ -579,7 +609,7 @@ def pause(
     _control(ctx, chain, "paused", wait, timeout, interval)
 
 
-@app.command()
+@app.command(short_help="Pause and stop the running jobs.")
 def stop(
     ctx: typer.Context, chain: _CHAIN, wait: _WAIT = True, timeout: _TIMEOUT = 120.0, interval: _INTERVAL = 2.0
 ) -> None:
@@ -587,7 +617,7 @@ def stop(
     _control(ctx, chain, "stopped", wait, timeout, interval)
 
 
-@app.command()
+@app.command(short_help="Make the chain active again (retries a failed or stopped round).")
 def resume(
     ctx: typer.Context, chain: _CHAIN, wait: _WAIT = True, timeout: _TIMEOUT = 120.0, interval: _INTERVAL = 2.0
 ) -> None:
@@ -603,7 +633,7 @@ def _manifest_name(name: str) -> str:
     return name if name.endswith(names.MANIFEST_SUFFIX) else name + names.MANIFEST_SUFFIX
 
 
-@app.command()
+@app.command(short_help="Download the labels, in the input's order.")
 def results(
     ctx: typer.Context,
     chain: _CHAIN,
@@ -692,7 +722,7 @@ def _export(
         state.out.print(f"{f.main_uri}: {f.objects} objects{boxes}, {f.skipped} skipped ({f.files} files)")
 
 
-@app.command()
+@app.command(short_help="The rejected uploads and what is wrong with them.")
 def errors(
     ctx: typer.Context,
     chain: _CHAIN,
@@ -738,7 +768,7 @@ def _usd(text: str | None) -> Decimal | None:
     return amount
 
 
-@app.command()
+@app.command(short_help="Download a chain's report, or build any labeling job's (--job).")
 def report(
     ctx: typer.Context,
     chain: Annotated[
@@ -876,7 +906,10 @@ def _checkouts() -> list[Path]:
     return [here, *here.parents, package_root]
 
 
-@app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True, "help_option_names": []})
+@app.command(
+    context_settings={"allow_extra_args": True, "ignore_unknown_options": True, "help_option_names": []},
+    short_help="Run the local endpoint (as `make local`).",
+)
 def local(ctx: typer.Context) -> None:
     """Run the local endpoint (the embedded stack behind one HTTP endpoint, as `make local`); its own options
     follow (for example `gtchain local --port 4567`; `gtchain local --help` shows them)."""
@@ -886,7 +919,7 @@ def local(ctx: typer.Context) -> None:
         raise typer.Exit(code)  # address cannot be bound
 
 
-@app.command()
+@app.command(short_help="Run one function with one event (local endpoint or stack).")
 def invoke(
     ctx: typer.Context,
     function: Annotated[
