@@ -27,12 +27,16 @@ def test_no_export_key_starts_the_service(chain_id: str) -> None:
     assert [key for key in _export_keys(chain_id) if starts(key)] == []
 
 
-def test_the_chain_runner_may_write_every_export_key() -> None:
+def test_the_report_function_may_write_every_export_key_and_the_chain_runner_none() -> None:
+    # Exports are written by the report function on Manifest Completed, not on the chain's critical path.
     deployed = cfn.deployed()
-    [statement] = [
+    [runner] = [
         s for s in invariants.props(deployed["Resources"]["ChainRunnerPolicy"])["PolicyDocument"]["Statement"]
         if s.get("Sid") == "WriteServiceObjects"
     ]  # fmt: skip
+    assert not [r for r in runner["Resource"] if "exports" in str(r)]
+    [statement] = [s for s in invariants.role_statements(deployed, "ReportFunctionRole")
+                   if s.get("Sid") == "WriteReportsAndExports"]  # fmt: skip
     allowed = [cfn.resolve(r, {**NAMES, "DataBucket.Arn": f"arn:aws:s3:::{NAMES['DataBucket']}"})
                for r in statement["Resource"]]  # fmt: skip
     arns = [f"arn:aws:s3:::{NAMES['DataBucket']}/{key}" for key in _export_keys("birds")]

@@ -145,10 +145,14 @@ def test_advance_hears_only_this_stacks_labeling_jobs() -> None:
     assert not pattern.matches_event({**ours, "detail-type": "SageMaker Ground Truth Labeling Job Task Status Change"})
 
 
-def test_report_hears_round_completed_from_gtchain_only() -> None:
-    [pattern] = patterns("ReportFunction")
-    event = {**load_event("s3-object-created-manifest.json"), "source": "gtchain", "detail-type": "Round Completed"}
+def test_report_hears_round_and_manifest_completed_from_gtchain_only() -> None:
+    rules = patterns("ReportFunction")
+    event = {**load_event("s3-object-created-manifest.json"), "source": "gtchain"}
 
-    assert pattern.matches_event(event)
-    assert not pattern.matches_event({**event, "source": "someone.else"})
-    assert not pattern.matches_event({**event, "detail-type": "Round Started"})
+    def heard(**changes: str) -> bool:
+        return any(pattern.matches_event({**event, **changes}) for pattern in rules)
+
+    assert heard(**{"detail-type": "Round Completed"}) and heard(**{"detail-type": "Manifest Completed"})
+    assert not heard(**{"detail-type": "Round Completed", "source": "someone.else"})
+    assert not heard(**{"detail-type": "Manifest Completed", "source": "someone.else"})
+    assert not heard(**{"detail-type": "Round Started"}) and not heard(**{"detail-type": "Export Ready"})

@@ -184,7 +184,7 @@ BROKEN: dict[str, tuple[str, Change, str]] = {
     ),
     "report function with every DynamoDB action": (
         "table_readers",
-        lambda t: _statement(t, "ReportFunction", "ReadRound").update({"Action": "dynamodb:*"}),
+        lambda t: _statement(t, "ReportFunction", "ReadChain").update({"Action": "dynamodb:*"}),
         "ReportFunctionRole: only reads the table",
     ),
     "bucket unencrypted": (
@@ -280,12 +280,11 @@ def _allowed(template: cfn.Template, role_id: str, service: str) -> dict[str, li
     return allowed
 
 
-def test_report_function_reads_one_item_of_the_table_and_the_training_logs_it_pages() -> None:
-    # The reporter reads a round for its spec snapshot (DynamoChainStore.get_round: GetItem) and training logs by
-    # listing a job's streams and paging one (CloudWatchTrainingLogs: DescribeLogStreams, GetLogEvents).
+def test_report_function_only_reads_the_table_and_pages_the_training_logs() -> None:
+    # The reporter reads a round for its spec snapshot and, for exports, the chain and its manifests (GetItem,
+    # Query), and training logs by listing a job's streams and paging one (DescribeLogStreams, GetLogEvents).
     deployed = cfn.deployed()
 
-    assert _allowed(deployed, "ReportFunctionRole", "dynamodb") == {
-        "dynamodb:GetItem": [{"Fn::GetAtt": ["ChainTable", "Arn"]}]
-    }
+    table = [{"Fn::GetAtt": ["ChainTable", "Arn"]}]
+    assert _allowed(deployed, "ReportFunctionRole", "dynamodb") == {"dynamodb:GetItem": table, "dynamodb:Query": table}
     assert set(_allowed(deployed, "ReportFunctionRole", "logs")) == {"logs:DescribeLogStreams", "logs:GetLogEvents"}

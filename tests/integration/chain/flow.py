@@ -1,11 +1,12 @@
 """Drive the handlers the way EventBridge would, from the sample events in events/."""
 
-__all__ = ["advance", "drop", "jobs", "manifest_lines", "model_arn", "object_created", "reconcile"]
+__all__ = ["advance", "deliver", "drop", "jobs", "manifest_lines", "model_arn", "object_created", "reconcile"]
 
 from typing import Any
 
 from functions.advance import app as advance_app
 from functions.reconcile import app as reconcile_app
+from functions.report import app as report_app
 from functions.start import app as start_app
 from local import moto_labeling
 from tests.support import ACCOUNT, DATA_BUCKET, REGION, LambdaContext, Stack, load_event, manifest_lines, model_arn
@@ -38,6 +39,15 @@ def advance(job_name: str, status: str) -> dict[str, Any]:
 
 def reconcile() -> dict[str, Any]:
     return dict(reconcile_app.lambda_handler(load_event("scheduled-reconcile.json"), LambdaContext()))
+
+
+def deliver(published: list[dict[str, Any]], detail_type: str) -> list[dict[str, Any]]:
+    """Hand the published events of one type to the report function, as the template's rule does (in the sample
+    event's envelope: moto's EventBridge leaves out some of the fields AWS sends)."""
+    envelope = load_event("round-completed.json")
+    chosen = [{**envelope, "detail-type": detail_type, "detail": e["detail"]} for e in published
+              if e["detail-type"] == detail_type]  # fmt: skip
+    return [dict(report_app.lambda_handler(event, LambdaContext())) for event in chosen]
 
 
 def jobs() -> dict[str, moto_labeling.LabelingJob]:

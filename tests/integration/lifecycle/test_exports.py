@@ -11,7 +11,7 @@ from pycocotools.coco import COCO
 from gtchain.domain.exports import image_stem
 from gtchain.service.exports import S3ExportWriter, export_to_directory
 from tests.groundtruth import complete, input_lines, of_type, output_key, round_job, write_output
-from tests.integration.chain.flow import advance, drop, manifest_lines
+from tests.integration.chain.flow import advance, deliver, drop, manifest_lines
 from tests.support import DATA_BUCKET, Stack, finish_job
 
 EXPORTS = "chains/birds/exports/"
@@ -55,8 +55,11 @@ def test_a_completed_manifest_is_exported_with_the_chain_and_export_ready_names_
     write_output(stack, job, machine=2)
     _fail_object(stack, job, "bird-00001")
 
-    # When the job completes
+    # When the job completes, and Manifest Completed reaches the report function
     advance(job, "Completed")
+    completed = stack.published()
+    [exported] = deliver(completed, "Manifest Completed")
+    assert exported["action"] == "exported"
 
     # Then the manifest's export holds every format, the failed object only in skipped.jsonl
     manifest_export = f"{EXPORTS}birds.manifest/"
@@ -77,13 +80,10 @@ def test_a_completed_manifest_is_exported_with_the_chain_and_export_ready_names_
     # And the chain's export, beside it, holds the same objects
     assert _get(stack, f"{EXPORTS}chain/yolo/data.yaml").count(b"\n  - ") == 4
 
-    # And Export Ready names both, before Manifest Completed, once
-    published = stack.published()
-    kinds = [event["detail-type"] for event in published]
-    assert kinds.index("Export Ready") < kinds.index("Manifest Completed")
-    [ready] = of_type(published, "Export Ready")
-    advance(job, "Completed")  # a repeated event exports nothing again
-    assert not of_type(stack.published(), "Export Ready")
+    # And Export Ready names both, once: a repeated Completed event completes nothing again
+    [ready] = of_type(stack.published(), "Export Ready")
+    advance(job, "Completed")
+    assert not deliver(stack.published(), "Manifest Completed")
     base = f"s3://{DATA_BUCKET}/{EXPORTS}"
     assert ready | {"manifestExport": None, "chainExport": None} == {
         "chainId": "birds", "manifest": "birds.manifest", "formats": ["coco", "yolo", "voc"],
@@ -121,19 +121,22 @@ def test_the_chain_export_gathers_every_manifest_and_a_rewrite_puts_only_what_ch
     _start(stack, spec_document, ["yolo"])
     drop(stack, "chains/birds/inbox/first.manifest", manifest_lines(3))
     complete(stack, round_job(1))
+    deliver(stack.published(), "Manifest Completed")
     per_image_first = _keys(stack, f"{EXPORTS}chain/yolo/labels/")
     assert len(per_image_first) == 3
 
     # When a second manifest (2 new objects) completes
     drop(stack, "chains/birds/inbox/second.manifest", manifest_lines(2, start=3))
     complete(stack, round_job(2))
+    published = stack.published()  # also the first manifest's Export Ready
+    deliver(published, "Manifest Completed")
 
     # Then the chain's export lists all 5 images, newest manifest first, and each manifest has its own export
     data = yaml.safe_load(_get(stack, f"{EXPORTS}chain/yolo/data.yaml"))
     assert [s.rsplit("/", 1)[1] for s in data["images"]] == [f"bird-{i:05d}.jpg" for i in (3, 4, 0, 1, 2)]
     assert len(_keys(stack, f"{EXPORTS}second.manifest/yolo/labels/")) == 2
     assert len(_keys(stack, f"{EXPORTS}chain/yolo/labels/")) == 5
-    ready = of_type(stack.published(), "Export Ready")
+    ready = of_type(published + stack.published(), "Export Ready")
     assert [(r["manifest"], r["manifestExport"]["objects"], r["chainExport"]["objects"]) for r in ready] == [
         ("first.manifest", 3, 3),
         ("second.manifest", 2, 5),
@@ -153,7 +156,8 @@ def test_a_chain_without_exports_writes_none(stack: Stack, spec_document: dict[s
     drop(stack, "chains/birds/inbox/birds.manifest", manifest_lines(2))
 
     complete(stack, round_job(1))
+    [outcome] = deliver(stack.published(), "Manifest Completed")
 
+    assert outcome["action"] == "ignored"
     assert _keys(stack, EXPORTS) == []
-    published = stack.published()
-    assert of_type(published, "Manifest Completed") and not of_type(published, "Export Ready")
+    assert not of_type(stack.published(), "Export Ready")

@@ -1,6 +1,6 @@
 """Events: the ones gtchain consumes (parser models) and the ones it publishes (source "gtchain")."""
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from aws_lambda_powertools.utilities.parser.models import EventBridgeModel
 from pydantic import BaseModel, ConfigDict, Field
@@ -17,7 +17,6 @@ MANIFEST_REJECTED = "Manifest Rejected"
 MANIFEST_COMPLETED = "Manifest Completed"
 REPORT_READY = "Report Ready"
 EXPORT_READY = "Export Ready"
-AUDIT_COMPLETED = "Audit Completed"
 
 JOB_STATE_CHANGE = "SageMaker Ground Truth Labeling Job State Change"
 
@@ -43,7 +42,7 @@ class RoundEventDetail(BaseModel):
 
     chain_id: str
     round: int
-    role: Literal["round", "baseline", "audit"]
+    role: Literal["round", "baseline"]
     job_name: str
     job_arn: str | None = None
     status: str
@@ -64,47 +63,46 @@ class RoundEventDetail(BaseModel):
         return self.model_dump(by_alias=True, exclude_unset=True, mode="json")
 
 
-class AuditClassDetail(BaseModel):
-    model_config = ConfigDict(populate_by_name=True, alias_generator=to_camel)
-
-    name: str
-    audited: int
-    agreed: int
-    accuracy: float
-    lower: float
-    upper: float
+class RoundCompletedEvent(EventBridgeModel):
+    detail_type: Literal["Round Completed"] = Field(alias="detail-type")
+    source: Literal["gtchain"]
+    detail: RoundEventDetail
 
 
-class AuditCompletedDetail(BaseModel):
-    """The detail of Audit Completed: an audit of a round's machine labels was scored (docs/s3-layout-and-events.md).
-    accuracy = agreed / audited; lower and upper: its 95% Wilson interval; null when nothing was judged."""
+class ManifestCompletedDetail(BaseModel):
+    """The detail of Manifest Completed: gtchain builds it with this model when a manifest's results are written,
+    and the report function parses it with the same one to write the manifest's exports."""
 
-    model_config = ConfigDict(populate_by_name=True, alias_generator=to_camel)
+    model_config = ConfigDict(populate_by_name=True, extra="allow", alias_generator=to_camel)
 
     chain_id: str
-    round: int
-    job_name: str  # the audit job
-    audited_job: str  # the round's job whose machine labels were checked
-    kind: Literal["verification", "relabel"]
-    sampled: int  # objects sent to the audit
-    machine_labeled: int  # the round's machine-labeled objects the sample was drawn from
-    audited: int  # sampled objects a human judged
-    agreed: int
-    accuracy: float | None
-    lower: float | None
-    upper: float | None
-    min_accuracy: float | None
-    below_bar: bool
-    classes: list[AuditClassDetail]  # classes with at least 10 audited objects
+    manifest: str
+    manifest_key: str
+    version_id: str
+    results_uri: str
+    rounds: list[int]
+    objects: int
+    human: int
+    machine: int
+    skipped: int
+    unlabeled: int
+    failed: int
+    cost_usd: str
+    cost_complete: bool
+    baseline_cost_usd: str
 
     def to_detail(self) -> dict[str, Any]:
         return self.model_dump(by_alias=True, mode="json")
 
 
-class RoundCompletedEvent(EventBridgeModel):
-    detail_type: Literal["Round Completed"] = Field(alias="detail-type")
+class ManifestCompletedEvent(EventBridgeModel):
+    detail_type: Literal["Manifest Completed"] = Field(alias="detail-type")
     source: Literal["gtchain"]
-    detail: RoundEventDetail
+    detail: ManifestCompletedDetail
+
+
+# What the report function is invoked with: a round's job to report, or a manifest whose labels to export.
+ReportTrigger = Annotated[RoundCompletedEvent | ManifestCompletedEvent, Field(discriminator="detail_type")]
 
 
 class _ExportModel(BaseModel):

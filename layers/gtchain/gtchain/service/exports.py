@@ -1,5 +1,6 @@
-"""Exports: when a manifest's results are written, its labels in the formats chain.json's `exports` names, for the
-manifest and for the whole chain so far; and the same files in a local folder for the CLI (docs/exports.md).
+"""Exports: once a manifest's results are written (the report function, on Manifest Completed), its labels in the
+formats chain.json's `exports` names, for the manifest and for the whole chain so far; and the same files in a
+local folder for the CLI (docs/exports.md).
 
 The converters (domain.exports) stream: they read the results line by line and write through an ExportWriter.
 Here the writer is S3 (through the ObjectStore port) or a folder. Large files go through a temporary file and
@@ -20,7 +21,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from gtchain.domain import events, names
-from gtchain.domain.events import ExportReadyDetail, ExportWritten, FormatWritten
+from gtchain.domain.events import ExportReadyDetail, ExportWritten, FormatWritten, ManifestCompletedDetail
 from gtchain.domain.exports import (
     ExportCounts,
     Exporter,
@@ -34,7 +35,9 @@ from gtchain.domain.records import ChainRecord, ManifestRecord
 from gtchain.domain.spec import ChainSpec
 from gtchain.domain.tasks import TaskType
 from gtchain.observability import logger
-from gtchain.service.ports import ObjectStore, Ports
+from gtchain.service.outcome import Outcome
+from gtchain.service.ports import ChainStore, ObjectStore
+from gtchain.service.report.job import ReportPorts
 
 PUT_WORKERS = 8  # concurrent puts of per-image files (botocore's pool holds 10 connections)
 SPOOL_BYTES = 8 * 1024 * 1024  # a stream stays in memory up to this size, then moves to a temporary file
@@ -223,44 +226,68 @@ def _written(bucket: str, prefix: str, counts: ExportCounts) -> ExportWritten:
 
 
 def _export_to_s3(
-    ports: Ports, prefix: str, files: Sequence[ResultsFile], schema: ExportSchema, formats: Sequence[ExportFormat],
-    description: str, *, chain: bool,
+    objects: ObjectStore, bucket: str, prefix: str, files: Sequence[ResultsFile], schema: ExportSchema,
+    formats: Sequence[ExportFormat], description: str, *, chain: bool,
 ) -> ExportWritten:  # fmt: skip
-    bucket = ports.settings.data_bucket
-    with S3ExportWriter(ports.objects, bucket, prefix) as writer:
-        counts = _run(ports.objects, files, schema, formats, writer, description, chain=chain)
+    with S3ExportWriter(objects, bucket, prefix) as writer:
+        counts = _run(objects, files, schema, formats, writer, description, chain=chain)
     logger.info("export written", extra={"prefix": prefix, "objects": counts.labeled, "skipped": counts.skipped,
                                          "puts": writer.puts, "unchanged": writer.unchanged})  # fmt: skip
     return _written(bucket, prefix, counts)
 
 
-def export_manifest_results(ports: Ports, chain: ChainRecord, manifest: ManifestRecord) -> ExportReadyDetail | None:
-    """After a manifest's results are written: its export, the chain's export of every manifest with results so
-    far (this one included), and Export Ready. Nothing when chain.json asks for no exports. Idempotent: an
-    export is rewritten identically (per-image files S3 already holds are not put again)."""
+def export_manifest_results(
+    objects: ObjectStore, store: ChainStore, bucket: str, chain: ChainRecord, manifest: ManifestRecord
+) -> ExportReadyDetail | None:
+    """A completed manifest's export, and the chain's export of every manifest with results so far (this one
+    included). Nothing when chain.json asks for no exports. Idempotent: an export is rewritten identically
+    (per-image files S3 already holds are not put again)."""
     formats = list(chain.spec.exports)
     if not formats:
         return None
-    bucket = ports.settings.data_bucket
     chain_id = chain.chain_id
     schema = schema_of(chain.spec)
     this = ResultsFile(manifest.name, bucket, names.results_key(chain_id, manifest.name))
     manifest_export = _export_to_s3(
-        ports, names.manifest_export_prefix(chain_id, manifest.name), [this], schema, formats,
+        objects, bucket, names.manifest_export_prefix(chain_id, manifest.name), [this], schema, formats,
         _describe(chain_id, manifest.name), chain=False,
     )  # fmt: skip
-    done = [(m.name, m.rounds) for m in ports.store.list_manifests(chain_id) if m.status == "completed"]
+    done = [(m.name, m.rounds) for m in store.list_manifests(chain_id) if m.status == "completed"]
     ordered = newest_first([*done, (manifest.name, manifest.rounds)])
     files = [ResultsFile(name, bucket, names.results_key(chain_id, name)) for name in ordered]
     chain_export = _export_to_s3(
-        ports, names.chain_export_prefix(chain_id), files, schema, formats, _describe(chain_id, None), chain=True
+        objects,
+        bucket,
+        names.chain_export_prefix(chain_id),
+        files,
+        schema,
+        formats,
+        _describe(chain_id, None),
+        chain=True,
     )
-    detail = ExportReadyDetail(
+    return ExportReadyDetail(
         chain_id=chain_id, manifest=manifest.name, results_uri=names.s3_uri(bucket, this.key),
         formats=[f.value for f in formats], manifest_export=manifest_export, chain_export=chain_export,
     )  # fmt: skip
-    ports.publisher.publish(events.EXPORT_READY, detail.to_detail())
-    return detail
+
+
+def handle_manifest_completed(ports: ReportPorts, completed: ManifestCompletedDetail) -> Outcome:
+    """The report function on Manifest Completed: the manifest's exports, then Export Ready. Run here, not where
+    the results are written, so a 100,000-image export has the report function's time and memory and never
+    holds up the chain."""
+    if ports.store is None or ports.reports_bucket is None:
+        raise ValueError("exports need the chain table and the data bucket")
+    chain = ports.store.get_chain(completed.chain_id)
+    manifest = ports.store.get_manifest(completed.chain_id, completed.manifest, completed.version_id)
+    if chain is None or manifest is None:
+        return Outcome("ignored", f"{completed.chain_id}/{completed.manifest}: no such chain or manifest")
+    detail = export_manifest_results(ports.objects, ports.store, ports.reports_bucket, chain, manifest)
+    if detail is None:
+        return Outcome("ignored", f"chain {chain.chain_id} asks for no exports")
+    if ports.publisher is not None:
+        ports.publisher.publish(events.EXPORT_READY, detail.to_detail())
+    uris = {"manifestExportUri": detail.manifest_export.uri, "chainExportUri": detail.chain_export.uri}
+    return Outcome("exported", f"{chain.chain_id}/{manifest.name}: {', '.join(detail.formats)}", uris)
 
 
 # ---- the CLI: `gtchain results CHAIN [MANIFEST] --format F --out DIR` -------------------------------------------

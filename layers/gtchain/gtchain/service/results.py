@@ -15,13 +15,11 @@ from decimal import Decimal
 from typing import IO, Any
 
 from gtchain.domain import events, names
-from gtchain.domain.audit import AUDIT_MARK, BELOW_BAR, gate_pending, machine_labeled, marked_below_bar
 from gtchain.domain.output_manifest import read_output_line
 from gtchain.domain.pricing import to_cents
 from gtchain.domain.records import ChainRecord, JobRecord, ManifestRecord, RoundRecord, RoundStatus
 from gtchain.observability import logger
 from gtchain.service.dedupe import DIGEST_SIZE, read_uri, split_digests
-from gtchain.service.exports import export_manifest_results
 from gtchain.service.job_output import OutputNotReadyError, output_manifest_location
 from gtchain.service.ports import Ports
 
@@ -63,10 +61,6 @@ def complete_ready_manifests(ports: Ports, chain_id: str) -> ResultsOutcome:
         sources = _label_sources(own, rounds)
         if any(rounds[n].status != RoundStatus.COMPLETED for n in sources):
             continue
-        if audited := [r.number for r in (*own, *(rounds[n] for n in sources)) if gate_pending(r)]:
-            # minAccuracy: the labels of a round whose audit is not in yet may be marked below the bar
-            outcome.waiting.append(f"{manifest.name}: waiting for the audit of round(s) {audited}")
-            continue
         try:
             summary = write_results(ports, chain, manifest, own, [rounds[n] for n in sorted(sources)])
         except OutputNotReadyError as exc:
@@ -74,7 +68,6 @@ def complete_ready_manifests(ports: Ports, chain_id: str) -> ResultsOutcome:
                                                                "reason": str(exc)})  # fmt: skip
             outcome.waiting.append(f"{manifest.name}: {exc}")
             continue
-        export_manifest_results(ports, chain, manifest)  # chain.json's exports, then Export Ready (service.exports)
         if store.complete_manifest(manifest, summary.uri, summary.unlabeled):
             _announce(ports, manifest, own, summary)
             outcome.completed.append(manifest.name)
@@ -112,7 +105,6 @@ def _index_labels(
     round it was skipped for, only a real label counts."""
     if record.job is None:
         return  # a round completed without a job labeled nothing itself
-    below_bar = marked_below_bar(record)
     for line in ports.objects.iter_lines(*_output_location(ports, record.job)):
         read = read_output_line(line, attribute)
         if read is None or read.outcome == "unlabeled" or (read.outcome == "failed" and needed is not None):
@@ -120,11 +112,8 @@ def _index_labels(
         digest = read.digest
         if needed is not None and digest not in needed:
             continue
-        members = read.members
-        if below_bar and machine_labeled(members, attribute):
-            members = {**members, AUDIT_MARK: BELOW_BAR}  # its round's audit fell below minAccuracy
         where[digest] = labels.seek(0, 2)
-        labels.write(json.dumps(members, ensure_ascii=False)[1:-1].encode() + b"\n")
+        labels.write(json.dumps(read.members, ensure_ascii=False)[1:-1].encode() + b"\n")
         if read.outcome == "failed":
             failed.add(digest)
         else:
@@ -170,8 +159,8 @@ def write_results(
 
 def _labeled_line(line: bytes, members: bytes, attribute: str) -> bytes:
     """The input line (a JSON object, validated when queued) with the label's members appended. Parsed only
-    when the input may already carry the attribute (or an audit's mark), so the new label replaces the old one."""
-    if json.dumps(attribute).encode() not in line and json.dumps(AUDIT_MARK).encode() not in line:
+    when the input may already carry the attribute, so the new label replaces the old one."""
+    if json.dumps(attribute).encode() not in line:
         return line[:-1] + b", " + members + b"}"
     obj: dict[str, Any] = json.loads(line)
     obj.update(json.loads(b"{" + members + b"}"))
@@ -187,24 +176,14 @@ def _announce(ports: Ports, manifest: ManifestRecord, own: list[RoundRecord], su
     cost = sum((j.known_cost_usd or Decimal(0) for j in jobs if j.role == "round"), Decimal(0))
     baseline_cost = sum((j.known_cost_usd or Decimal(0) for j in jobs if j.role == "baseline"), Decimal(0))
     complete = all(j.cost_usd is not None for j in jobs)
-    detail = {
-        "chainId": manifest.chain_id,
-        "manifest": manifest.name,
-        "manifestKey": names.manifest_key(manifest.chain_id, manifest.name),
-        "versionId": manifest.version,
-        "resultsUri": summary.uri,
-        "rounds": manifest.rounds,
-        "objects": summary.objects,
-        "human": human,
-        "machine": machine,
-        "skipped": sum(r.skipped_objects for r in own),
-        "unlabeled": summary.unlabeled,
-        "failed": failed,
-        "costUsd": str(to_cents(cost)),
-        "costComplete": complete,
-        "baselineCostUsd": str(to_cents(baseline_cost)),
-    }
-    ports.publisher.publish(events.MANIFEST_COMPLETED, detail)
+    detail = events.ManifestCompletedDetail(
+        chain_id=manifest.chain_id, manifest=manifest.name,
+        manifest_key=names.manifest_key(manifest.chain_id, manifest.name), version_id=manifest.version,
+        results_uri=summary.uri, rounds=manifest.rounds, objects=summary.objects, human=human, machine=machine,
+        skipped=sum(r.skipped_objects for r in own), unlabeled=summary.unlabeled, failed=failed,
+        cost_usd=str(to_cents(cost)), cost_complete=complete, baseline_cost_usd=str(to_cents(baseline_cost)),
+    )  # fmt: skip
+    ports.publisher.publish(events.MANIFEST_COMPLETED, detail.to_detail())
     lower_bound = "" if complete else " (at least: the workforce's task price is unknown)"
     ports.publisher.notify(
         f"gtchain: {manifest.name} labeled",
@@ -212,9 +191,9 @@ def _announce(ports: Ports, manifest: ManifestRecord, own: list[RoundRecord], su
         f"{', '.join(str(n) for n in manifest.rounds)}.\n"
         f"Results: {summary.uri}\n"
         f"{summary.objects} objects: {human} labeled by humans, {machine} by the model, "
-        f"{detail['skipped']} already labeled earlier in the chain, {failed} that Ground Truth could not label, "
+        f"{detail.skipped} already labeled earlier in the chain, {failed} that Ground Truth could not label, "
         f"{summary.unlabeled} without a label.\n"
-        f"Cost: ${detail['costUsd']}{lower_bound}; baselines ${detail['baselineCostUsd']}.",
+        f"Cost: ${detail.cost_usd}{lower_bound}; baselines ${detail.baseline_cost_usd}.",
     )
     ports.store.mark_announced(manifest)
     logger.info("manifest completed", extra={"chain_id": manifest.chain_id, "manifest": manifest.name,

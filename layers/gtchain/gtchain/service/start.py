@@ -3,7 +3,6 @@
 import json
 import secrets
 import tempfile
-from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote_plus
 
@@ -13,16 +12,9 @@ from gtchain.domain.records import ChainRecord, ManifestRecord, RoundDraft, Roun
 from gtchain.domain.spec import MAX_SPEC_BYTES, ChainSpec, ChainState, parse_chain_spec, spec_too_large
 from gtchain.observability import logger
 from gtchain.service.chain import kick, stop_jobs
-from gtchain.service.ports import ObjectInfo, Ports
+from gtchain.service.outcome import Outcome
+from gtchain.service.ports import ObjectInfo, Ports, Rejection, TransientError
 from gtchain.service.settle import settle
-
-
-@dataclass(frozen=True)
-class Outcome:
-    """What a start invocation did, for the log line and the tests."""
-
-    action: str  # queued | duplicate | rejected | waiting | spec-applied | superseded | ignored
-    detail: str = ""
 
 
 def resolve_key(ports: Ports, bucket: str, event_key: str, version: str | None) -> ObjectInfo | None:
@@ -48,7 +40,9 @@ def handle_object_created(ports: Ports, bucket: str, event_key: str, version: st
         return reject(ports, info, None, [Issue(str(exc), field="chain id")])
     except names.NotAChainObjectError as exc:
         chain_id = info.key.split("/")[1]
-        return reject(ports, info, chain_id, [Issue(str(exc), field="key")])
+        rejected = reject(ports, info, chain_id, [Issue(str(exc), field="key")])
+        settle(ports, chain_id)  # status.json shows the rejection
+        return rejected
     if target.kind == "spec":
         outcome = apply_spec(ports, target.chain_id, info)
     else:
@@ -72,11 +66,12 @@ def reject(ports: Ports, info: ObjectInfo, chain_id: str | None, issues: list[Is
         "errors": [issue.as_dict() for issue in issues],
         "truncated": total > len(issues),
     }
+    first = issues[0]
+    where = ", ".join(p for p in (f"line {first.line}" if first.line else "",
+                                   f"field {first.field}" if first.field else "") if p)  # fmt: skip
+    reason = f"{total} error(s); first: {where + ': ' if where else ''}{first.message}"
     if ports.objects.put_if_absent(bucket, report_key, json.dumps(report, indent=2).encode(), "application/json"):
-        first = issues[0]
-        where = ", ".join(p for p in (f"line {first.line}" if first.line else "",
-                                       f"field {first.field}" if first.field else "") if p)  # fmt: skip
-        summary = f"{info.key}: {total} error(s); first: {where + ': ' if where else ''}{first.message}"
+        summary = f"{info.key}: {reason}"
         logger.warning("input rejected", extra={"key": info.key, "report": report_key, "errors": total})
         ports.publisher.publish(
             events.MANIFEST_REJECTED,
@@ -87,6 +82,10 @@ def reject(ports: Ports, info: ObjectInfo, chain_id: str | None, issues: list[Is
             f"gtchain: rejected {info.key.rsplit('/', 1)[-1]}",
             f"{summary}\nFull report: s3://{bucket}/{report_key}\nThe object was left untouched.",
         )
+    if chain_id is not None:  # every time (a retried invocation may have ended before this): it is idempotent
+        rejection = Rejection(key=info.key, version=info.version, rejected_at=str(report["rejectedAt"]),
+                              reason=reason, report_key=report_key, errors=total)  # fmt: skip
+        ports.store.record_rejection(chain_id, rejection)
     return Outcome("rejected", report_key)
 
 
@@ -123,7 +122,8 @@ def apply_spec(ports: Ports, chain_id: str, info: ObjectInfo) -> Outcome:
         if ports.store.create_chain(created):
             logger.info("chain created", extra={"chain_id": chain_id, "incarnation": created.incarnation})
         chain = ports.store.get_chain(chain_id)
-        assert chain is not None
+        if chain is None:
+            raise TransientError(f"chain {chain_id} is not in the table right after it was created: retry")
     else:
         ports.store.update_spec(chain_id, spec, info.version)
         _apply_control(ports, chain, spec)
