@@ -17,6 +17,7 @@ MANIFEST_REJECTED = "Manifest Rejected"
 MANIFEST_COMPLETED = "Manifest Completed"
 REPORT_READY = "Report Ready"
 EXPORT_READY = "Export Ready"
+AUDIT_COMPLETED = "Audit Completed"
 
 JOB_STATE_CHANGE = "SageMaker Ground Truth Labeling Job State Change"
 
@@ -42,7 +43,7 @@ class RoundEventDetail(BaseModel):
 
     chain_id: str
     round: int
-    role: Literal["round", "baseline"]
+    role: Literal["round", "baseline", "audit"]
     job_name: str
     job_arn: str | None = None
     status: str
@@ -61,6 +62,43 @@ class RoundEventDetail(BaseModel):
     def to_detail(self) -> dict[str, Any]:
         """As published: the fields that were set, by their camelCase names."""
         return self.model_dump(by_alias=True, exclude_unset=True, mode="json")
+
+
+class AuditClassDetail(BaseModel):
+    model_config = ConfigDict(populate_by_name=True, alias_generator=to_camel)
+
+    name: str
+    audited: int
+    agreed: int
+    accuracy: float
+    lower: float
+    upper: float
+
+
+class AuditCompletedDetail(BaseModel):
+    """The detail of Audit Completed: an audit of a round's machine labels was scored (docs/s3-layout-and-events.md).
+    accuracy = agreed / audited; lower and upper: its 95% Wilson interval; null when nothing was judged."""
+
+    model_config = ConfigDict(populate_by_name=True, alias_generator=to_camel)
+
+    chain_id: str
+    round: int
+    job_name: str  # the audit job
+    audited_job: str  # the round's job whose machine labels were checked
+    kind: Literal["verification", "relabel"]
+    sampled: int  # objects sent to the audit
+    machine_labeled: int  # the round's machine-labeled objects the sample was drawn from
+    audited: int  # sampled objects a human judged
+    agreed: int
+    accuracy: float | None
+    lower: float | None
+    upper: float | None
+    min_accuracy: float | None
+    below_bar: bool
+    classes: list[AuditClassDetail]  # classes with at least 10 audited objects
+
+    def to_detail(self) -> dict[str, Any]:
+        return self.model_dump(by_alias=True, mode="json")
 
 
 class RoundCompletedEvent(EventBridgeModel):

@@ -15,6 +15,7 @@ from decimal import Decimal
 from typing import IO, Any
 
 from gtchain.domain import events, names
+from gtchain.domain.audit import AUDIT_MARK, BELOW_BAR, gate_pending, machine_labeled, marked_below_bar
 from gtchain.domain.output_manifest import read_output_line
 from gtchain.domain.pricing import to_cents
 from gtchain.domain.records import ChainRecord, JobRecord, ManifestRecord, RoundRecord, RoundStatus
@@ -61,6 +62,10 @@ def complete_ready_manifests(ports: Ports, chain_id: str) -> ResultsOutcome:
         sources = _label_sources(own, rounds)
         if any(rounds[n].status != RoundStatus.COMPLETED for n in sources):
             continue
+        if audited := [r.number for r in (*own, *(rounds[n] for n in sources)) if gate_pending(r)]:
+            # minAccuracy: the labels of a round whose audit is not in yet may be marked below the bar
+            outcome.waiting.append(f"{manifest.name}: waiting for the audit of round(s) {audited}")
+            continue
         try:
             summary = write_results(ports, chain, manifest, own, [rounds[n] for n in sorted(sources)])
         except OutputNotReadyError as exc:
@@ -105,6 +110,7 @@ def _index_labels(
     round it was skipped for, only a real label counts."""
     if record.job is None:
         return  # a round completed without a job labeled nothing itself
+    below_bar = marked_below_bar(record)
     for line in ports.objects.iter_lines(*_output_location(ports, record.job)):
         read = read_output_line(line, attribute)
         if read is None or read.outcome == "unlabeled" or (read.outcome == "failed" and needed is not None):
@@ -112,8 +118,11 @@ def _index_labels(
         digest = read.digest
         if needed is not None and digest not in needed:
             continue
+        members = read.members
+        if below_bar and machine_labeled(members, attribute):
+            members = {**members, AUDIT_MARK: BELOW_BAR}  # its round's audit fell below minAccuracy
         where[digest] = labels.seek(0, 2)
-        labels.write(json.dumps(read.members, ensure_ascii=False)[1:-1].encode() + b"\n")
+        labels.write(json.dumps(members, ensure_ascii=False)[1:-1].encode() + b"\n")
         if read.outcome == "failed":
             failed.add(digest)
         else:
@@ -159,8 +168,8 @@ def write_results(
 
 def _labeled_line(line: bytes, members: bytes, attribute: str) -> bytes:
     """The input line (a JSON object, validated when queued) with the label's members appended. Parsed only
-    when the input may already carry the attribute, so the new label replaces the old one."""
-    if json.dumps(attribute).encode() not in line:
+    when the input may already carry the attribute (or an audit's mark), so the new label replaces the old one."""
+    if json.dumps(attribute).encode() not in line and json.dumps(AUDIT_MARK).encode() not in line:
         return line[:-1] + b", " + members + b"}"
     obj: dict[str, Any] = json.loads(line)
     obj.update(json.loads(b"{" + members + b"}"))
