@@ -169,7 +169,7 @@ def test_the_summary_has_the_documented_fields_and_per_iteration_costs() -> None
     assert list(document) == [
         "schemaVersion", "generatedAt", "jobName", "jobArn", "chainId", "round", "role", "status", "initialModelArn",
         "finalModelArn", "objects", "machineFraction", "detail", "iterations", "cost", "trainingCurves", "warnings",
-        "settings", "eligibility", "classUnit", "classes",
+        "settings", "eligibility", "classUnit", "classes", "audit",
     ]  # fmt: skip
     assert (document["chainId"], document["round"], document["role"]) == ("birds", 2, "baseline")
     assert document["initialModelArn"].endswith("model/m0") and document["finalModelArn"].endswith("model/m1")

@@ -95,7 +95,9 @@ def _things(task: str | None) -> str:
 def job_title(summary: "JobSummary") -> str:
     if summary.chain_id is None or summary.round is None:
         return f"Labeling job {summary.job_name}"
-    role = " baseline (same objects, no model)" if summary.role == "baseline" else ""
+    role = {"baseline": " baseline (same objects, no model)", "audit": " audit of its machine labels"}.get(
+        summary.role or "", ""
+    )
     return f"Chain {summary.chain_id} · round {summary.round}{role} · {summary.job_name}"
 
 

@@ -70,8 +70,8 @@ def observed_from_summaries(summaries: Sequence[JobSummary]) -> list[Observed]:
     """The completed jobs among a chain's job summaries (the chain report's inputs)."""
     observed = []
     for s in summaries:
-        if s.status != "Completed" or s.round is None or s.role is None:
-            continue
+        if s.status != "Completed" or s.round is None or s.role is None or s.role == "audit":
+            continue  # an audit relabels a sample: it says nothing of what labeling a round costs
         with_model = s.role == "round" and s.initial_model_arn is not None
         observed.append(Observed(s.round, s.role, with_model, s.objects.human, s.objects.machine))
     return observed

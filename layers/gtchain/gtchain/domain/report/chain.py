@@ -4,10 +4,12 @@ from collections import defaultdict
 from dataclasses import dataclass
 from decimal import Decimal
 
+from gtchain.domain.audit import wilson
 from gtchain.domain.forecast import Observed, PlannedRound, RoundForecast, Terms, forecast_job
 from gtchain.domain.manifest import AUTO_LABELING_MIN_OBJECTS
 from gtchain.domain.pricing import JobPricing, cents_or_none, to_cents
 from gtchain.domain.report.models import (
+    AuditRound,
     Audits,
     BaselineValue,
     CarriedModel,
@@ -48,6 +50,34 @@ def _entry(recorded: Recorded) -> ChainJob:
         average_per_object_usd=cost.average_per_object_usd, all_human_usd=cost.all_human_usd,
         savings_usd=cost.savings_usd, warnings=len(s.warnings), summary_uri=recorded.summary_uri,
         report_uri=recorded.report_uri, task=s.settings.task if s.settings else None, eligibility=s.eligibility,
+    )  # fmt: skip
+
+
+def audits_of(recorded: list[Recorded]) -> Audits:
+    """The audits of machine labels, from the audit jobs' summaries (each carries its result): what they cost, and
+    agreed / checked over all of them with its 95% Wilson interval."""
+    rounds = []
+    for r in sorted(recorded, key=lambda r: (r.summary.round or 0, r.summary.job_name)):
+        s, audit = r.summary, r.summary.audit
+        if audit is None or s.round is None:
+            continue
+        rounds.append(AuditRound(
+            round=s.round, job_name=s.job_name, audited_job=audit.audited_job, kind=audit.kind, sampled=audit.sampled,
+            machine_labeled=audit.machine_labeled, audited=audit.audited, agreed=audit.agreed,
+            accuracy=audit.accuracy, lower=audit.lower, upper=audit.upper, min_accuracy=audit.min_accuracy,
+            below_bar=audit.below_bar, classes=audit.classes, total_usd=s.cost.total_usd, known_usd=s.cost.known_usd,
+            summary_uri=r.summary_uri, report_uri=r.report_uri,
+        ))  # fmt: skip
+    spent = sum((r.summary.cost.total_usd if r.summary.cost.total_usd is not None else r.summary.cost.known_usd
+                 for r in recorded), Decimal(0))  # fmt: skip
+    checked = sum(a.audited for a in rounds)
+    agreed = sum(a.agreed for a in rounds)
+    lower, upper = wilson(agreed, checked) if checked else (None, None)
+    return Audits(
+        jobs=len(recorded), spent_usd=to_cents(spent), checked_objects=checked,
+        machine_label_accuracy=fraction(agreed, checked), agreed_objects=agreed,
+        lower=None if lower is None else float(lower), upper=None if upper is None else float(upper),
+        below_bar_rounds=[a.round for a in rounds if a.below_bar], rounds=rounds,
     )  # fmt: skip
 
 
@@ -193,8 +223,14 @@ def _no_machine_reason(jobs: list[ChainJob]) -> str:
 def _model_sentence(jobs: list[ChainJob], comparisons: list[Comparison], value: BaselineValue, audits: Audits) -> str:
     accuracy = ""
     if audits.machine_label_accuracy is not None:
-        accuracy = (f" Audits found the machine labels {_pct(audits.machine_label_accuracy)} accurate "
-                    f"({_plural(audits.checked_objects, 'object')} checked).")  # fmt: skip
+        checked = f"{_plural(audits.checked_objects, 'object')} checked"
+        if audits.lower is not None and audits.upper is not None:
+            checked = (f"95% interval {_pct(audits.lower)} to {_pct(audits.upper)}; {checked} in "
+                       f"{_plural(len(audits.rounds), 'round')}")  # fmt: skip
+        accuracy = f" Audits found the machine labels {_pct(audits.machine_label_accuracy)} accurate ({checked})"
+        if audits.below_bar_rounds:
+            accuracy += f"; {_numbers(audits.below_bar_rounds)} fell below minAccuracy"
+        accuracy += "."
     if jobs and sum(j.objects.machine for j in jobs) == 0:
         return f"Nothing was machine-labeled: {_no_machine_reason(jobs)}.{accuracy}"
     if comparisons:
@@ -266,7 +302,10 @@ def build_chain_summary(
     next_round: RoundForecast | None = None,
     audits: Audits | None = None,
 ) -> ChainSummary:
+    audited = [r for r in recorded if r.summary.role == "audit"]  # audits are their own role, not rounds
+    recorded = [r for r in recorded if r.summary.role != "audit"]
     jobs = sorted((_entry(r) for r in recorded), key=lambda j: (j.round, _ROLE_ORDER[j.role], j.job_name))
+    audit_jobs = sorted((_entry(r) for r in audited), key=lambda j: (j.round, j.job_name))
     by_round: dict[int, dict[str, list[ChainJob]]] = defaultdict(lambda: defaultdict(list))
     for job in jobs:
         by_round[job.round][job.role].append(job)
@@ -282,7 +321,8 @@ def build_chain_summary(
             comparisons.append(_comparison(number, rounds[0], baselines[0]))
     saved = _sum([c.saved_usd for c in comparisons]) if comparisons else None
     by_role = {role: totals([j for j in jobs if j.role == role]) for role in _ROLE_ORDER}
-    audits = audits or Audits()
+    by_role["audit"] = totals(audit_jobs)
+    audits = audits or audits_of(audited)
     value = baseline_value(jobs, comparisons, by_role["baseline"].total_usd)
     headline = [
         _spent_sentence(by_role, audits),
@@ -293,7 +333,7 @@ def build_chain_summary(
         generated_at=generated_at,
         chain_id=chain_id,
         rounds=jobs,
-        totals=totals(jobs),
+        totals=totals(jobs + audit_jobs),
         totals_by_role=by_role,
         comparisons=comparisons,
         carried_model=CarriedModel(comparisons=len(comparisons), saved_usd=saved),

@@ -107,6 +107,34 @@ class ClassShare(_Model):
     machine_fraction: float | None
 
 
+class AuditClass(_Model):
+    name: str
+    audited: int
+    agreed: int
+    accuracy: float
+    lower: float
+    upper: float
+
+
+class AuditSummary(_Model):
+    """An audit of a round's machine labels (gtchain.domain.audit): in the audit job's summary and in the audited
+    round job's."""
+
+    job_name: str  # the audit job
+    audited_job: str
+    kind: Literal["verification", "relabel"]
+    sampled: int
+    machine_labeled: int
+    audited: int
+    agreed: int
+    accuracy: float | None  # agreed / audited
+    lower: float | None  # the 95% Wilson interval
+    upper: float | None
+    min_accuracy: float | None
+    below_bar: bool
+    classes: list[AuditClass] = []  # classes with at least 10 audited objects
+
+
 class JobSummary(_Model):
     schema_version: int = SCHEMA_VERSION
     generated_at: str
@@ -114,7 +142,7 @@ class JobSummary(_Model):
     job_arn: str | None
     chain_id: str | None
     round: int | None
-    role: Literal["round", "baseline"] | None
+    role: Literal["round", "baseline", "audit"] | None
     status: str
     initial_model_arn: str | None
     final_model_arn: str | None
@@ -130,6 +158,7 @@ class JobSummary(_Model):
     eligibility: list[str] = []  # why auto-labeling could not run in this job, or was unlikely to pay
     class_unit: Literal["objects", "boxes"] | None = None  # what `classes` counts
     classes: list[ClassShare] = []
+    audit: AuditSummary | None = None  # added with audits (issue 16): a round's audit, or the audit job's own
 
 
 class _Costs(_Model):
@@ -146,10 +175,10 @@ class _Costs(_Model):
 
 
 class ChainJob(_Costs):
-    """One round or baseline in the chain summary, taken from its job summary."""
+    """One round, baseline or audit in the chain summary, taken from its job summary."""
 
     round: int
-    role: Literal["round", "baseline"]
+    role: Literal["round", "baseline", "audit"]
     job_name: str
     status: str
     initial_model_arn: str | None
@@ -218,13 +247,42 @@ class BaselineValue(_Model):
     estimated_saved_usd: Decimal | None  # saved_per_object x uncompared_objects: an estimate, not a measurement
 
 
+class AuditRound(_Model):
+    """One round's audit in the chain summary."""
+
+    round: int
+    job_name: str
+    audited_job: str
+    kind: Literal["verification", "relabel"]
+    sampled: int
+    machine_labeled: int
+    audited: int
+    agreed: int
+    accuracy: float | None
+    lower: float | None
+    upper: float | None
+    min_accuracy: float | None
+    below_bar: bool
+    classes: list[AuditClass] = []
+    total_usd: Decimal | None  # what the audit job cost
+    known_usd: Decimal
+    summary_uri: str
+    report_uri: str
+
+
 class Audits(_Model):
-    """A slot for audits of machine labels (none are run yet): what they cost and the accuracy they found."""
+    """Audits of machine labels: what they cost and the accuracy they found (agreed / checked over every audit,
+    with its 95% Wilson interval; each round's in `rounds`)."""
 
     jobs: int = 0
     spent_usd: Decimal = Decimal("0.00")
     checked_objects: int = 0
     machine_label_accuracy: float | None = None
+    agreed_objects: int = 0
+    lower: float | None = None
+    upper: float | None = None
+    below_bar_rounds: list[int] = []
+    rounds: list[AuditRound] = []
 
 
 class ChainSummary(_Model):

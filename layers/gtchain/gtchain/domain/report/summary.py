@@ -8,8 +8,10 @@ from gtchain.domain.forecast import Terms, eligibility
 from gtchain.domain.labeling_job import ChainContext, LabelingJob
 from gtchain.domain.manifest import AUTO_LABELING_MIN_OBJECTS
 from gtchain.domain.pricing import JobPricing, cents_or_none, to_cents
-from gtchain.domain.records import LabelCounts
+from gtchain.domain.records import AuditJob, LabelCounts
 from gtchain.domain.report.models import (
+    AuditClass,
+    AuditSummary,
     ClassShare,
     Cost,
     Detail,
@@ -119,6 +121,25 @@ def _disagreement(counters: LabelCounts, detail: JobDetail) -> list[str]:
     ]
 
 
+def audit_summary(audit: AuditJob | None) -> AuditSummary | None:
+    """A scored audit as the reports show it (the audit job's and the audited round job's summary)."""
+    result = audit.result if audit is not None else None
+    if audit is None or result is None:
+        return None
+
+    def number(value: Decimal | None) -> float | None:
+        return None if value is None else float(value)
+
+    return AuditSummary(
+        job_name=audit.name, audited_job=audit.audited_job, kind=audit.kind, sampled=audit.objects,
+        machine_labeled=audit.machine_labeled, audited=result.audited, agreed=result.agreed,
+        accuracy=number(result.accuracy), lower=number(result.lower), upper=number(result.upper),
+        min_accuracy=number(audit.min_accuracy), below_bar=result.below_bar,
+        classes=[AuditClass(name=c.name, audited=c.audited, agreed=c.agreed, accuracy=float(c.accuracy),
+                            lower=float(c.lower), upper=float(c.upper)) for c in result.classes],
+    )  # fmt: skip
+
+
 def settings_of(spec: ChainSpec | None) -> JobSettings | None:
     if spec is None:
         return None
@@ -166,6 +187,7 @@ def build_summary(
     context: ChainContext | None,
     generated_at: str,
     settings: JobSettings | None = None,
+    audit: AuditSummary | None = None,
 ) -> JobSummary:
     counters = job.counters
     status = job.status
@@ -210,4 +232,5 @@ def build_summary(
         if detail.classes
         else None,
         classes=_classes(detail),
+        audit=audit,
     )

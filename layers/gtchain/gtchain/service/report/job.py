@@ -8,10 +8,16 @@ from typing import Protocol
 from gtchain.domain import events, names
 from gtchain.domain.labeling_job import ChainContext, LabelingJob
 from gtchain.domain.names import REPORT_FIGURE, REPORT_SUMMARY, job_report_prefix
-from gtchain.domain.records import utc_now
-from gtchain.domain.report.models import JobSummary
-from gtchain.domain.report.summary import NO_OVERRIDES, PriceOverrides, build_summary, resolve_pricing, settings_of
-from gtchain.domain.spec import ChainSpec
+from gtchain.domain.records import RoundRecord, utc_now
+from gtchain.domain.report.models import AuditSummary, JobSummary
+from gtchain.domain.report.summary import (
+    NO_OVERRIDES,
+    PriceOverrides,
+    audit_summary,
+    build_summary,
+    resolve_pricing,
+    settings_of,
+)
 from gtchain.observability import logger
 from gtchain.service.job_output import output_manifest_location
 from gtchain.service.outcome import Outcome
@@ -82,11 +88,19 @@ def _output_prefix(job: LabelingJob) -> tuple[str, str]:
     return bucket, f"{path}/{job.name}/" if path else f"{job.name}/"
 
 
-def _spec(ports: ReportPorts, context: ChainContext | None) -> ChainSpec | None:
+def _round(ports: ReportPorts, context: ChainContext | None) -> RoundRecord | None:
+    """The job's round in the chain table: its spec snapshot, and its audit."""
     if context is None or ports.store is None:
         return None
-    record = ports.store.get_round(context.chain_id, context.round)
-    return record.spec if record else None
+    return ports.store.get_round(context.chain_id, context.round)
+
+
+def _audit(record: RoundRecord | None, job_name: str) -> AuditSummary | None:
+    """The round's scored audit, in the audit job's report and in the report of the round job it audited."""
+    audit = record.audit if record is not None else None
+    if audit is None or job_name not in (audit.name, audit.audited_job):
+        return None
+    return audit_summary(audit)
 
 
 def build_job_summary(
@@ -98,11 +112,15 @@ def build_job_summary(
     bucket, prefix = _output_prefix(job)
     detail = parse_job_output(ports.objects, bucket, prefix, job.label_attribute)
     curves, curve_warnings = training_curves(ports.logs, detail.training_jobs)
-    spec = _spec(ports, context)
+    record = _round(ports, context)
+    spec = record.spec if record is not None else None
+    settings = settings_of(spec)
+    if settings is not None and context is not None and context.role == "audit":
+        settings = settings.model_copy(update={"auto_labeling": False})  # an audit never auto-labels
     return build_summary(
         job=job, detail=detail, curves=curves, curve_warnings=curve_warnings,
         resolved=resolve_pricing(job, spec, overrides), context=context, generated_at=now(),
-        settings=settings_of(spec),
+        settings=settings, audit=_audit(record, job.name),
     )  # fmt: skip
 
 
@@ -133,10 +151,27 @@ def report_job(
     # The figure first: a summary.json that exists always has its figure beside it.
     uris = {"reportUri": out.write(REPORT_FIGURE, job_figure(summary), "image/png")}
     uris["summaryUri"] = out.write(REPORT_SUMMARY, summary.to_json(), "application/json")
+    if chain is not None and summary.audit is not None and context is not None and context.role == "audit":
+        _report_audited_job(ports, chain[0].chain_id, chain[1], summary.audit.audited_job, overrides, now)
     if chain is not None:
         uris |= rebuild_chain_report(ports.objects, chain[1], chain[0].chain_id, now, store=ports.store)
         _announce(ports, chain[0], summary, uris)
     return ReportOutcome(summary, uris)
+
+
+def _report_audited_job(
+    ports: ReportPorts, chain_id: str, bucket: str, job_name: str, overrides: PriceOverrides, now: Callable[[], str]
+) -> None:
+    """Write the audited round job's report again: it now carries its audit (the round's report)."""
+    from gtchain.rendering.figures import job_figure
+
+    audited = ports.labeling.describe_job(job_name)
+    if audited is None:
+        return
+    summary = build_job_summary(ports, audited, overrides, now)
+    out = S3Sink(ports.objects, bucket, job_report_prefix(chain_id, audited.name))
+    out.write(REPORT_FIGURE, job_figure(summary), "image/png")
+    out.write(REPORT_SUMMARY, summary.to_json(), "application/json")
 
 
 def _announce(ports: ReportPorts, context: ChainContext, summary: JobSummary, uris: dict[str, str]) -> None:
