@@ -254,7 +254,7 @@ def validate(
     spec: Annotated[Path, typer.Argument(metavar="CHAIN_JSON", help="The chain's chain.json.")],
     manifests: Annotated[
         list[Path] | None,
-        typer.Argument(metavar="[MANIFEST]...", help="Input manifests (JSON Lines, named *.manifest)."),
+        typer.Argument(metavar="MANIFEST", help="Input manifests (JSON Lines, named *.manifest)."),
     ] = None,
     bucket: Annotated[
         list[str] | None,
@@ -305,7 +305,7 @@ def forecast(
     spec: Annotated[Path, typer.Option("--spec", metavar="CHAIN_JSON", help="The chain's chain.json.")],
     manifests: Annotated[
         list[Path] | None,
-        typer.Argument(metavar="[MANIFEST]...", help="Input manifests, in the order they would be submitted."),
+        typer.Argument(metavar="MANIFEST", help="Input manifests, in the order they would be submitted."),
     ] = None,
     seeds: Annotated[
         str, typer.Option("--seeds", metavar="N,N,...", help="Emulator seeds for the expected cost's band.")
@@ -353,7 +353,7 @@ def submit(
     spec: Annotated[Path, typer.Option("--spec", metavar="CHAIN_JSON", help="The chain's chain.json.")],
     manifests: Annotated[
         list[Path] | None,
-        typer.Argument(metavar="[MANIFEST]...", help="Manifests to drop into the chain's inbox, in this order."),
+        typer.Argument(metavar="MANIFEST", help="Manifests to drop into the chain's inbox, in this order."),
     ] = None,
     wait: Annotated[
         bool, typer.Option("--wait/--no-wait", help="Wait until status.json shows the upload applied.")
@@ -491,7 +491,9 @@ def _row(status: dict[str, Any], live: list[jobs.LiveJob]) -> dict[str, Any]:
 @app.command(short_help="Where one chain stands, or every chain in one line each.")
 def status(
     ctx: typer.Context,
-    chain: Annotated[str | None, typer.Argument(help="A chain id; without one, one line per chain.")] = None,
+    chain: Annotated[
+        str | None, typer.Argument(metavar="CHAIN", help="A chain id; without one, one line per chain.")
+    ] = None,
     as_json: Annotated[
         bool,
         typer.Option(
@@ -638,7 +640,8 @@ def results(
     ctx: typer.Context,
     chain: _CHAIN,
     manifest: Annotated[
-        str | None, typer.Argument(help="One manifest's name (default: every manifest with results).")
+        str | None,
+        typer.Argument(metavar="MANIFEST", help="One manifest's name (default: every manifest with results)."),
     ] = None,
     out: Annotated[
         Path | None,
@@ -772,7 +775,7 @@ def _usd(text: str | None) -> Decimal | None:
 def report(
     ctx: typer.Context,
     chain: Annotated[
-        str | None, typer.Argument(help="The chain whose report to download (not needed with --job).")
+        str | None, typer.Argument(metavar="CHAIN", help="The chain whose report to download (not needed with --job).")
     ] = None,
     job: Annotated[
         str | None,
