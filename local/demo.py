@@ -6,6 +6,10 @@ labels, trains and auto-labels; progress is printed as events flow. It ends with
 with and without the carried model, and copies the chain's reports and results to --out.
 
     python -m local.demo [--objects 2500] [--rounds 2] [--task bounding-box] [--seed 7] [--out out]
+                         [--audit 100 [--min-accuracy 0.9]]
+
+With --audit, each round's machine labels are audited on a sample of that size (chain.json `audit`): the emulated
+workers verify the boxes (or relabel, for classification) and the demo prints the accuracy the audit measured.
 """
 
 import argparse
@@ -55,6 +59,7 @@ class Progress:
 
     def __init__(self) -> None:
         self.cloud: LocalCloud | None = None
+        self.audits: list[dict[str, Any]] = []  # Audit Completed details, in order
 
     def _say(self, text: str) -> None:
         stamp = f"{self.cloud.clock.now():%a %H:%M}" if self.cloud is not None else ""
@@ -72,8 +77,16 @@ class Progress:
         self._say(f"    {job} {status}")
 
     def service_event(self, detail_type: str, detail: dict[str, Any]) -> None:
-        role = "baseline of round" if detail.get("role") == "baseline" else "round"
-        if detail_type == "Round Started":
+        role = {"baseline": "baseline of round", "audit": "audit of round"}.get(detail.get("role", ""), "round")
+        if detail_type == "Round Started" and detail.get("role") == "audit":
+            self._say(f"{role} {detail['round']} started: {detail['jobName']}, {_count(detail['objects'])} of the "
+                      "round's machine-labeled objects")  # fmt: skip
+        elif detail_type == "Audit Completed":
+            self.audits.append(detail)
+            self._say(f"audit of round {detail['round']}: {audit_line(detail)}")
+        elif detail_type == "Round Completed" and detail.get("role") == "audit":
+            return  # said by Audit Completed
+        elif detail_type == "Round Started":
             model = "with the carried model" if detail.get("initialModelArn") else "without a model (cold start)"
             self._say(
                 f"{role} {detail['round']} started: {detail['jobName']}, {_count(detail['objects'])} objects, {model}"
@@ -107,10 +120,13 @@ def _rows(cloud: LocalCloud, chain_id: str, spec: ChainSpec) -> list[Row]:
         carried = description.get("LabelingJobAlgorithmsConfig", {}).get("InitialActiveLearningModelArn")
         role = tags["gtchain:role"]
         model = "carried" if carried else ("none (baseline)" if role == "baseline" else "none")
+        if role == "audit":
+            model = "audit" + (" (verify)" if "Verification" in description["HumanTaskConfig"]["PreHumanTaskLambdaArn"]
+                               else " (relabel)")  # fmt: skip
         total = counters["TotalLabeled"] + counters["FailedNonRetryableError"] + counters["Unlabeled"]
         rows.append(Row(int(tags["gtchain:round"]), role, name, model, total, human, machine,
                         pricing.cost(human, machine).total_usd))  # fmt: skip
-    return sorted(rows, key=lambda r: (r.round, r.role != "round"))
+    return sorted(rows, key=lambda r: (r.round, {"round": 0, "baseline": 1}.get(r.role, 2)))
 
 
 def _table(rows: list[Row]) -> str:
@@ -147,6 +163,20 @@ def _comparison(rows: list[Row]) -> list[str]:
     return lines
 
 
+def audit_line(detail: dict[str, Any]) -> str:
+    """What an audit measured, in a line (Audit Completed's detail)."""
+
+    def pct(value: float | None) -> str:
+        return "n/a" if value is None else f"{100 * value:.1f}%"
+
+    check = "judged good" if detail["kind"] == "verification" else "relabeled the same"
+    line = (f"{detail['agreed']} of {detail['audited']} machine labels {check}: {pct(detail['accuracy'])} accurate "
+            f"(95% interval {pct(detail['lower'])} to {pct(detail['upper'])})")  # fmt: skip
+    if detail.get("minAccuracy") is not None:
+        line += f", {'below' if detail['belowBar'] else 'clears'} minAccuracy {detail['minAccuracy']}"
+    return line
+
+
 def _copy_out(cloud: LocalCloud, chain_id: str, out: Path) -> list[Path]:
     written = []
     for prefix in (f"chains/{chain_id}/reports/", f"chains/{chain_id}/results/", f"chains/{chain_id}/status.json"):
@@ -171,7 +201,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=7, help="fixes the dataset, the workers and the learner")
     parser.add_argument("--no-baseline", action="store_true", help="skip the baseline jobs")
     parser.add_argument("--out", type=Path, default=Path("out"), help="where reports and results go (default out/)")
+    parser.add_argument("--audit", type=int, metavar="N", help="audit each round's machine labels on N objects")
+    parser.add_argument("--min-accuracy", type=float, metavar="X", help="with --audit: the bar the chain stops at")
     args = parser.parse_args(argv)
+    if args.min_accuracy is not None and args.audit is None:
+        parser.error("--min-accuracy needs --audit")
     logging.basicConfig(level=logging.WARNING, format="%(message)s", stream=sys.stdout)
     logging.getLogger("local").setLevel(logging.INFO)
 
@@ -179,9 +213,13 @@ def main(argv: list[str] | None = None) -> int:
     chain_id = CHAIN_IDS.get(args.task, "birds")
     progress = Progress()
     document = chain_spec(args.task, rounds=args.rounds, baseline=not args.no_baseline)
+    if args.audit is not None:
+        document["audit"] = {"sampleSize": args.audit} | (
+            {} if args.min_accuracy is None else {"minAccuracy": args.min_accuracy})  # fmt: skip
     print("gtchain demo: the seed notebook's experiment on the embedded emulator (moto + emulated Ground Truth).")
+    audit = "" if args.audit is None else f", audits of {args.audit} machine labels per round"
     print(f"{_count(args.objects)} synthetic {args.task} objects, {args.rounds} rounds, baseline "
-          f"{'off' if args.no_baseline else 'on'}, seed {args.seed}. Times below are emulated.\n")  # fmt: skip
+          f"{'off' if args.no_baseline else 'on'}{audit}, seed {args.seed}. Times below are emulated.\n")  # fmt: skip
     with LocalCloud(seed=args.seed, observer=progress) as cloud:
         progress.cloud = cloud
         cloud.put(f"chains/{chain_id}/chain.json", json.dumps(document, indent=2))
@@ -197,6 +235,8 @@ def main(argv: list[str] | None = None) -> int:
     print()
     for line in _comparison(rows):
         print(line)
+    for detail in progress.audits:
+        print(f"Round {detail['round']}'s audit: {audit_line(detail)}.")
     print("\nCosts: Ground Truth's fee per labeled object plus, for human-labeled objects, workers x task price "
           "(gtchain's cost function); training and inference instances are not included.")  # fmt: skip
     report = args.out / "report.html"

@@ -27,7 +27,7 @@ from moto.s3.models import s3_backends
 from local import moto_labeling
 from local.clock import Clock, Timer, Timers
 from local.faults import Faults
-from local.groundtruth import artifacts
+from local.groundtruth import artifacts, verification
 from local.groundtruth.formats import ALGORITHMS, JobTask, MaskLabel, creation_date, dumps, file_stamp, worker_time
 from local.groundtruth.learner import Classifier, Detector, Segmenter
 from local.groundtruth.loop import ALGORITHM_KITS, ActiveLearningRun, Iteration, ProbeFailedError, RunConfig
@@ -190,13 +190,15 @@ class GroundTruth:
         request = job.request
         human = request["HumanTaskConfig"]
         suffix = human["PreHumanTaskLambdaArn"].rpartition(":function:")[2].removeprefix("PRE-")
-        algorithm = ALGORITHMS.get(suffix)
+        verifying = suffix == verification.VERIFICATION  # bounding box verification (local.groundtruth.verification)
+        algorithm = verification.ALGORITHM if verifying else ALGORITHMS.get(suffix)
         if algorithm is None:
             raise _JobFailure(f"ClientError: the local Ground Truth emulator does not run {suffix} tasks")
         labels = tuple(
             entry["label"] for entry in json.loads(self._read(request["LabelCategoryConfigS3Uri"]))["labels"]
         )
-        job.task = JobTask(job.name, algorithm, request["LabelAttributeName"], labels)
+        job.task = (verification.verification_task(job.name, request["LabelAttributeName"]) if verifying
+                    else JobTask(job.name, algorithm, request["LabelAttributeName"], labels))  # fmt: skip
         manifest_uri = request["InputConfig"]["DataSource"]["S3DataSource"]["ManifestS3Uri"]
         job.lines = [json.loads(line) for line in self._read(manifest_uri).splitlines() if line.strip()]
         if not job.lines:
@@ -205,7 +207,7 @@ class GroundTruth:
         initial = None
         if algorithms and algorithms.get("InitialActiveLearningModelArn"):
             initial = self._load_model(algorithms["InitialActiveLearningModelArn"], job.task)
-        kit = ALGORITHM_KITS[algorithm](labels)
+        kit = verification.VerificationKit(labels, job.lines) if verifying else ALGORITHM_KITS[algorithm](labels)
         identities = [str(line.get("source-ref", line.get("source", ""))) for line in job.lines]
         job.crowd = crowd_for(human["WorkteamArn"], self.region)
         config = RunConfig(

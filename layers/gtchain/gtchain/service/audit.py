@@ -166,6 +166,8 @@ def record_audit_outcome(ports: Ports, record: RoundRecord, finished: AuditJob) 
         f"Audit job {finished.name} of chain {chain_id} (the machine labels of {finished.audited_job}) ended "
         f"{finished.status}: {failure}. {consequence}",
     )
+    if paused and reason is not None:
+        _announce_pause(ports, chain_id, reason)
     return True
 
 
@@ -193,6 +195,8 @@ def score_audit(ports: Ports, chain_id: str, number: int) -> bool:
     ports.publisher.publish(events.ROUND_COMPLETED, round_event_detail(record, "audit", scored))  # the reporter
     ports.publisher.notify(f"gtchain: audit of round {number}: {_share(result.accuracy)} accurate",
                            _audit_message(record, scored, paused))  # fmt: skip
+    if paused and reason is not None:
+        _announce_pause(ports, chain_id, reason)
     kick(ports, chain_id)  # the next round may have waited for this audit
     return True
 
@@ -221,11 +225,6 @@ def _end(
         chain = store.get_chain(chain_id)
         pause_reason = reason if chain is not None and chain.state == ChainState.ACTIVE else None
         if store.end_audit(chain_id, number, audit, was, pause_reason):
-            if pause_reason is not None:
-                logger.warning("chain paused", extra={"chain_id": chain_id, "reason": pause_reason})
-                ports.publisher.publish(events.CHAIN_PAUSED, {"chainId": chain_id, "state": ChainState.PAUSED.value,
-                                                              "reason": pause_reason})  # fmt: skip
-                ports.publisher.notify(f"gtchain: chain {chain_id} paused", pause_reason)
             return True, pause_reason is not None
         current = store.get_round(chain_id, number)
         now = current.audit if current is not None else None
@@ -236,6 +235,14 @@ def _end(
 
 
 # ---- what is said --------------------------------------------------------------------------------------------------
+
+
+def _announce_pause(ports: Ports, chain_id: str, reason: str) -> None:
+    """The chain was paused by an audit's end (the same write): said as service.chain.pause says it."""
+    logger.warning("chain paused", extra={"chain_id": chain_id, "reason": reason})
+    ports.publisher.publish(events.CHAIN_PAUSED, {"chainId": chain_id, "state": ChainState.PAUSED.value,
+                                                  "reason": reason})  # fmt: skip
+    ports.publisher.notify(f"gtchain: chain {chain_id} paused", reason)
 
 
 def _float(value: Any) -> float | None:
