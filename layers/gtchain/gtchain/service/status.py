@@ -5,16 +5,21 @@ document is rendered from a snapshot read at one version; after writing it, the 
 again and renders anew if a transition slipped in, so the last write always shows the latest state even
 when transitions race (a writer that rendered an older version can only be followed by a check that sees
 the newer one).
+
+It also shows the uploads that were rejected (the latest version of each key, while it is the key's current
+version) and, before the chain exists, the manifests waiting for its chain.json: a chain whose first
+chain.json was rejected, or that has none yet, still gets a status.json (state "waiting").
 """
 
 import json
+from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
 from gtchain.domain import names
 from gtchain.domain.audit import audit_bar, gate_waits
 from gtchain.domain.forecast import RoundForecast
-from gtchain.domain.pricing import to_cents
+from gtchain.domain.pricing import cents_or_none
 from gtchain.domain.records import (
     AuditJob,
     ChainSnapshot,
@@ -28,14 +33,15 @@ from gtchain.domain.spec import ChainState
 from gtchain.observability import logger
 from gtchain.service.chain import LIVE, spent_usd
 from gtchain.service.forecast import next_round_forecast
-from gtchain.service.ports import Ports
+from gtchain.service.ports import Ports, Rejection
 
 TRANSITIONS_SHOWN = 10
 _WRITE_ATTEMPTS = 5
 
 
 def _usd(amount: Decimal | None) -> str | None:
-    return None if amount is None else str(to_cents(amount))
+    cents = cents_or_none(amount)
+    return None if cents is None else str(cents)
 
 
 def _job_view(job: JobRecord | None) -> dict[str, Any] | None:
@@ -152,7 +158,7 @@ def _manifest_view(manifest: ManifestRecord, rounds: dict[int, RoundRecord]) -> 
     }
 
 
-def render_status(snapshot: ChainSnapshot, generated_at: str) -> dict[str, Any]:
+def render_status(snapshot: ChainSnapshot, generated_at: str, rejections: Sequence[Rejection] = ()) -> dict[str, Any]:
     chain = snapshot.chain
     rounds = sorted(snapshot.rounds, key=lambda r: r.number)
     by_number = {r.number: r for r in rounds}
@@ -189,7 +195,70 @@ def render_status(snapshot: ChainSnapshot, generated_at: str) -> dict[str, Any]:
         "transitions": [t.model_dump(exclude_none=True) for t in snapshot.transitions],  # newest first
         "audits": [{"round": r.number, **(_audit_view(r.audit) or {})} for r in rounds if r.audit is not None],
         "auditGate": _gate_view(rounds, queued),  # the next round waits for an earlier round's audit
+        "rejected": [_rejection_view(r) for r in rejections],  # newest first
+        "waitingManifests": [],  # only before the chain exists
     }
+
+
+def _rejection_view(rejection: Rejection) -> dict[str, Any]:
+    return {
+        "key": rejection.key,
+        "name": rejection.key.rsplit("/", 1)[-1],
+        "versionId": rejection.version,
+        "rejectedAt": rejection.rejected_at,
+        "reason": rejection.reason,
+        "errorCount": rejection.errors,
+        "errorReportKey": rejection.report_key,
+    }
+
+
+def render_waiting(
+    chain_id: str, rejections: Sequence[Rejection], waiting: Sequence[dict[str, Any]], generated_at: str
+) -> dict[str, Any]:
+    """status.json of a chain not in the table yet: no chain.json was accepted, so nothing runs; the manifests
+    wait. The fields are those of render_status, empty."""
+    spec_rejected = next((r for r in rejections if r.key == names.spec_key(chain_id)), None)
+    reason = (
+        f"chain.json (version {spec_rejected.version}) was rejected: {spec_rejected.reason}; upload a corrected one"
+        if spec_rejected
+        else "no chain.json yet: manifests wait for one"
+    )
+    return {
+        "chainId": chain_id, "incarnation": None, "version": 0, "generatedAt": generated_at, "state": "waiting",
+        "reason": reason, "specVersion": None, "running": None, "runningBaselines": [], "queued": [],
+        "manifests": [], "spentUsd": "0.00", "budgetUsd": None, "budgetLeftUsd": None, "latestModelArn": None,
+        "latestModelRound": None, "roundsCompleted": 0, "nextRound": None, "transitions": [], "audits": [],
+        "auditGate": None, "rejected": [_rejection_view(r) for r in rejections], "waitingManifests": list(waiting),
+    }  # fmt: skip
+
+
+def standing_rejections(ports: Ports, chain_id: str) -> list[Rejection]:
+    """The rejections that still stand, newest first: per key, the one of the key's current version (a later
+    upload of the key, accepted or not, replaces it; a deleted key has none)."""
+    by_key: dict[str, list[Rejection]] = {}
+    for rejection in ports.store.list_rejections(chain_id):
+        by_key.setdefault(rejection.key, []).append(rejection)
+    standing = []
+    for key, rejections in by_key.items():
+        current = ports.objects.head(ports.settings.data_bucket, key)
+        if current is not None and (match := [r for r in rejections if r.version == current.version]):
+            standing.append(max(match, key=lambda r: r.rejected_at))
+    return sorted(standing, key=lambda r: r.rejected_at, reverse=True)
+
+
+def waiting_manifests(ports: Ports, chain_id: str, rejections: Sequence[Rejection]) -> list[dict[str, Any]]:
+    """Inbox manifests of a chain not in the table yet, except those whose current version was rejected."""
+    bucket, prefix = ports.settings.data_bucket, names.inbox_prefix(chain_id)
+    rejected = {(r.key, r.version) for r in rejections}
+    waiting = []
+    for listed in ports.objects.list_objects(bucket, prefix):
+        name = listed.key.removeprefix(prefix)
+        if "/" in name or not name.endswith(names.MANIFEST_SUFFIX):
+            continue
+        info = ports.objects.head(bucket, listed.key)
+        if info is not None and (info.key, info.version) not in rejected:
+            waiting.append({"name": name, "key": info.key, "versionId": info.version, "bytes": info.size})
+    return waiting
 
 
 def _written_version(ports: Ports, key: str) -> tuple[str, int] | None:
@@ -201,22 +270,43 @@ def _written_version(ports: Ports, key: str) -> tuple[str, int] | None:
 
 
 def refresh_status(ports: Ports, chain_id: str, *, only_if_stale: bool = False) -> int | None:
-    """Write status.json from the table; returns the version written (None: no chain). With only_if_stale,
-    a document already showing this version (or a later one) is left alone."""
+    """Write status.json from the table; returns the version written (None: no chain, whose document, if it has
+    rejected uploads or waiting manifests, is written too). With only_if_stale, a document already showing this
+    version (or a later one) is left alone."""
     bucket, key = ports.settings.data_bucket, names.status_key(chain_id)
     for _ in range(_WRITE_ATTEMPTS):
         snapshot = ports.store.snapshot(chain_id, TRANSITIONS_SHOWN)
         if snapshot is None:
-            return None
+            if _write_waiting(ports, chain_id):
+                return None
+            continue
         chain = snapshot.chain
         if only_if_stale:
             written = _written_version(ports, key)
             if written is not None and written[0] == chain.incarnation and written[1] >= chain.version:
                 return written[1]
-        body = json.dumps(render_status(snapshot, utc_now()), indent=2).encode()
+        rejections = standing_rejections(ports, chain_id)
+        body = json.dumps(render_status(snapshot, utc_now(), rejections), indent=2).encode()
         ports.objects.put(bucket, key, body, "application/json")
         if ports.store.chain_version(chain_id) == chain.version:
             return chain.version
     logger.warning("status.json kept changing while written: the next transition or the reconciler rewrites it",
                    extra={"chain_id": chain_id})  # fmt: skip
     return None
+
+
+def _write_waiting(ports: Ports, chain_id: str) -> bool:
+    """The status.json of a chain not in the table yet, if it has rejected uploads or waiting manifests. True
+    when done (written, or nothing to show); False when what it shows changed while it was written, or the
+    chain was created meanwhile: the caller renders again."""
+    rejections = standing_rejections(ports, chain_id)
+    waiting = waiting_manifests(ports, chain_id, rejections)
+    if not rejections and not waiting:
+        return True
+    document = render_waiting(chain_id, rejections, waiting, utc_now())
+    ports.objects.put(ports.settings.data_bucket, names.status_key(chain_id), json.dumps(document, indent=2).encode(),
+                      "application/json")  # fmt: skip
+    if ports.store.chain_version(chain_id) is not None:
+        return False
+    again = standing_rejections(ports, chain_id)
+    return again == rejections and waiting_manifests(ports, chain_id, again) == waiting
