@@ -10,7 +10,15 @@ import pytest
 
 from gtchain.domain.audit import draw, machine_label, sample_seed
 from gtchain.service.reconcile import ReconcileError
-from tests.audits import audit_request, box_label, class_label, complete_audit, complete_round, write_audit_output
+from tests.audits import (
+    audit_request,
+    box_label,
+    class_label,
+    complete_audit,
+    complete_round,
+    write_audit_output,
+    write_round_output,
+)
 from tests.groundtruth import ATTRIBUTE, input_lines, of_type, output_key, results, round_job, status
 from tests.support import DATA_BUCKET, manifest_lines, model_arn
 from tests.unit.service.world import World, advance, drop, finish_job, jobs, reconcile
@@ -312,8 +320,6 @@ def test_a_lost_audit_claim_or_creation_is_finished_by_the_reconciler(
     advance(r1, "Completed")
     assert not [n for n in jobs() if "-r1a-" in n]
     # When the output appears and CreateLabelingJob fails once on the audit
-    from tests.audits import write_round_output
-
     write_round_output(world, r1, _machine_boxes(r1))
     world.ports.labeling.fail("create", RuntimeError("throttled"), times=1, when=lambda name: "-r1a-" in name)
     with pytest.raises(ReconcileError):
@@ -384,3 +390,37 @@ def test_the_budget_counts_audits_at_their_worst_case_and_their_cost(
     # When the audit completes with 90 judged (10 expired), it costs 90 x 0.188 = 16.92
     complete_audit(world, round_job(1, role="audit"), failed=set(range(10)))
     assert status(world, "birds")["spentUsd"] == "143.92"
+
+
+def test_stopping_the_chain_stops_a_running_audit_and_it_is_never_run_again(
+    world: World, spec_document: dict[str, Any]
+) -> None:
+    _start(world, spec_document, audit={"sampleSize": 20, "minAccuracy": 0.9})
+    r1 = round_job(1)
+    complete_round(world, r1, _machine_boxes(r1))
+    audit = round_job(1, role="audit")
+    drop(world, SPEC, json.dumps(spec_document | {"state": "stopped"}))
+    assert jobs()[audit.lower()].status == "Stopping"
+    finish_job(audit, "Stopped", human=5)
+    advance(audit, "Stopped")
+    [stopped] = [e for e in of_type(world.published(), "Round Failed") if e["role"] == "audit"]
+    assert stopped["status"] == "stopped"
+    # a stopped chain is not paused again by the gate; resumed, it goes on without the audit, never auditing again
+    drop(world, SPEC, json.dumps(spec_document))
+    assert round_job(2) in jobs() and [n for n in jobs() if "-r1a-" in n] == [audit]
+    # what the stopped audit labeled is spent: 5 x 0.188
+    assert status(world, "birds")["audits"][0]["job"]["costUsd"] == "0.94"
+
+
+def test_counters_that_say_machine_labeled_with_an_output_that_shows_none_hold_nothing_up(
+    world: World, spec_document: dict[str, Any]
+) -> None:
+    _start(world, spec_document, audit={"sampleSize": 20, "minAccuracy": 0.9})
+    r1 = round_job(1)
+    write_round_output(world, r1, _machine_boxes(r1, humans=40))  # every line human-labeled
+    finish_job(r1, human=35, machine=5)
+    advance(r1, "Completed")
+    assert not [n for n in jobs() if "-r1a-" in n]  # no job: nothing to audit
+    [entry] = status(world, "birds")["audits"]
+    assert entry["scored"] and entry["result"] is None and "nothing to audit" in entry["note"]
+    assert round_job(2) in jobs()

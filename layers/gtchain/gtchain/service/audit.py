@@ -17,6 +17,7 @@ change nothing twice, and a round is never audited twice.
 
 import json
 import tempfile
+from decimal import Decimal
 from typing import Any
 
 from gtchain.domain import events, names
@@ -79,7 +80,7 @@ def _draw(ports: Ports, chain: ChainRecord, record: RoundRecord) -> AuditJob:
     spec, job = record.spec_snapshot(), record.job
     assert job is not None and spec.audit is not None  # audit_due
     attribute = spec.label_attribute_name
-    location = output_manifest_location(ports.objects, job.name, job.output_uri)
+    location = _output(ports, job.name, job.output_uri)
     labels = [found for obj in _objects(ports, location) if (found := machine_label(obj, attribute)) is not None]
     chosen = draw(labels, spec.audit.sample_size, sample_seed(job.name))
     wanted = {labels[i].digest for i in chosen}
@@ -103,9 +104,17 @@ def _draw(ports: Ports, chain: ChainRecord, record: RoundRecord) -> AuditJob:
         return audit
     # LabelCounters said machine-labeled, the output manifest shows none: nothing to audit, nothing to wait for.
     return audit.model_copy(update={
-        "status": RoundStatus.COMPLETED, "scored": True, "finished_at": utc_now(), "cost_usd": 0, "known_cost_usd": 0,
+        "status": RoundStatus.COMPLETED, "scored": True, "finished_at": utc_now(), "cost_usd": Decimal(0),
+        "known_cost_usd": Decimal(0),
         "note": f"no machine-labeled line in {job.name}'s output manifest: nothing to audit",
     })  # fmt: skip
+
+
+def _output(ports: Ports, job_name: str, uri: str | None) -> tuple[str, str]:
+    """A job's output manifest (OutputNotReadyError until Ground Truth wrote it), its URI described if not recorded."""
+    if uri is None and (described := ports.labeling.describe_job(job_name)) is not None:
+        uri = described.output_manifest_uri
+    return output_manifest_location(ports.objects, job_name, uri)
 
 
 def _objects(ports: Ports, location: tuple[str, str]) -> Any:
@@ -178,10 +187,7 @@ def score_audit(ports: Ports, chain_id: str, number: int) -> bool:
     audit = record.audit if record is not None else None
     if record is None or audit is None or audit.status != RoundStatus.COMPLETED or audit.scored:
         return False
-    uri = audit.output_uri
-    if uri is None and (described := ports.labeling.describe_job(audit.name)) is not None:
-        uri = described.output_manifest_uri
-    location = output_manifest_location(ports.objects, audit.name, uri)
+    location = _output(ports, audit.name, audit.output_uri)
     spec = record.spec_snapshot()
     result = score_lines(ports.objects.iter_lines(*location), spec.label_attribute_name, audit)
     scored = audit.model_copy(update={"scored": True, "result": result})
