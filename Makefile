@@ -58,8 +58,8 @@ $(CHECKOV_VENV)/.installed: tools/checkov.txt | $(CHECKOV_PYTHON)
 test: venv .venvs/awscli/.installed ## Run the whole test suite (pytest, in parallel): what CI runs
 	$(VENV)/bin/python -m pytest -n auto
 
-test-fast: venv ## The inner loop: unit and contract tests on in-memory fakes (no moto stack, no emulator)
-	$(VENV)/bin/python -m pytest -n auto tests/unit tests/contract
+test-fast: venv ## The inner loop: unit and contract tests on in-memory fakes (no emulator, no figures, no browser)
+	$(VENV)/bin/python -m pytest -n auto -m "not slow" tests/unit tests/contract
 
 lint: venv ## ruff check, ruff format --check, mypy --strict over functions/ layers/ local/, the layers contract (import-linter)
 	$(VENV)/bin/ruff check .
@@ -121,3 +121,14 @@ report-check: venv ## Open sample chain reports (and out/report.html) in headles
 	command -v chromium >/dev/null || { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium; }
 	GTCHAIN_REQUIRE_CHROMIUM=1 $(VENV)/bin/python -m pytest -q -p no:cacheprovider tests/unit/report/test_report_browser.py
 	$(VENV)/bin/python -m tools.report_check --out out/report-check
+
+# The seeded chaos test (tests/e2e/test_e2e_chaos.py; docs/development.md#chaos) at a larger size than CI's one seed
+# of 6 chains: SEEDS seeds from FIRST_SEED, CHAINS chains each, the reconciler at the template's 10 minutes.
+SEEDS ?= 10
+CHAINS ?= 40
+FIRST_SEED ?= 1
+.PHONY: chaos
+chaos: venv ## The chaos test, longer: SEEDS seeds (from FIRST_SEED) of CHAINS chains each, in parallel (SEEDS=10 CHAINS=40)
+	GTCHAIN_CHAOS_SEEDS=$(SEEDS) GTCHAIN_CHAOS_FIRST_SEED=$(FIRST_SEED) GTCHAIN_CHAOS_CHAINS=$(CHAINS) \
+	GTCHAIN_CHAOS_RECONCILE_MINUTES=10 \
+		$(VENV)/bin/python -m pytest -n auto -p no:cacheprovider -rA tests/e2e/test_e2e_chaos.py

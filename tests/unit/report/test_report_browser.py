@@ -13,10 +13,13 @@ import pytest
 from tools.report_check import check_reports, find_chromium
 from tools.report_samples import chain_sample, render, write
 
-pytestmark = pytest.mark.skipif(
-    find_chromium() is None and not os.environ.get("GTCHAIN_REQUIRE_CHROMIUM"),
-    reason="no Chromium (make report-check installs Debian's chromium)",
-)
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(
+        find_chromium() is None and not os.environ.get("GTCHAIN_REQUIRE_CHROMIUM"),
+        reason="no Chromium (make report-check installs Debian's chromium)",
+    ),
+]
 
 BROKEN = """<!DOCTYPE html><html><head><meta charset="utf-8"><title>broken</title></head><body>
 <section id="answer"><p>An answer.</p></section>

@@ -22,6 +22,8 @@ from gtchain.rendering.figures import (
 )
 from tools.report_samples import chain_sample
 
+pytestmark = pytest.mark.slow  # matplotlib draws every figure: make test, not make test-fast
+
 TASKS = ["bounding-box", "image-classification", "text-classification"]
 
 
