@@ -11,6 +11,8 @@ from botocore.exceptions import ClientError
 
 from gtchain.domain.records import RoundStatus
 from gtchain.service.chain import launch
+from gtchain.service.ports import ContentionError
+from gtchain.service.store import CONFLICT_ATTEMPTS
 from tests.fakes import FakeChainStore
 from tests.support import manifest_lines, model_arn
 from tests.unit.service.world import World, advance, deliver, drop, finish_job, jobs, reconcile
@@ -235,3 +237,24 @@ def test_the_budget_pauses_the_chain_before_a_round_that_could_exceed_it(
     assert chain is not None and chain.state == "paused"
     assert "could cost up to $470" in (chain.pause_reason or "") and "$208" in (chain.pause_reason or "")
     assert len(jobs()) == 1
+
+
+def test_a_transition_that_kept_conflicting_raises_and_the_retried_invocation_does_the_work_once(
+    world: World, spec_document: dict[str, Any]
+) -> None:
+    # Given a chain, and its manifest's queueing conflicting with concurrent transactions until it gives up
+    drop(world, "chains/birds/chain.json", json.dumps(spec_document))
+    version = world.put("chains/birds/inbox/birds.manifest", manifest_lines(20))
+    store = world.ports.store
+    assert isinstance(store, FakeChainStore)
+    store.conflicts(CONFLICT_ATTEMPTS)
+
+    # When the event is delivered, the invocation raises (Lambda retries it) and nothing was queued
+    with pytest.raises(ContentionError):
+        deliver("chains/birds/inbox/birds.manifest", version)
+    assert world.ports.store.list_rounds("birds") == [] and jobs() == {}
+
+    # Then the retry queues the manifest and starts round 1, once
+    assert deliver("chains/birds/inbox/birds.manifest", version)["action"] == "queued"
+    assert deliver("chains/birds/inbox/birds.manifest", version)["action"] == "duplicate"
+    assert [r.number for r in world.ports.store.list_rounds("birds")] == [1, 2] and len(jobs()) == 1

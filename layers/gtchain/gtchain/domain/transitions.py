@@ -150,11 +150,13 @@ _ITEM_EXISTS = (Exists(),)
 _IDLE_AND_ACTIVE = (Equals("active_round", 0), Equals("state", ChainState.ACTIVE.value))
 _LIVE = (RoundStatus.STARTING.value, RoundStatus.RUNNING.value)
 
-# What a claim decides about a round (and a round completed without a job records the same way).
-CLAIMED_FIELDS = (
-    "attempt", "job", "baseline", "history", "spec", "warnings", "objects", "job_input_uri", "job_digests_uri",
-    "skipped_objects", "skipped_uri", "skipped_from", "worst_case_usd",
-)  # fmt: skip
+# What queueing decided about a round. A claim (and a round completed without a job) decides all the rest,
+# a field added to RoundRecord included.
+QUEUED_FIELDS = frozenset({
+    "chain_id", "number", "manifest_name", "manifest_version", "part", "parts", "part_objects", "input_uri",
+    "digests_uri", "created_at", "status",
+})  # fmt: skip
+CLAIMED_FIELDS = tuple(name for name in RoundRecord.model_fields if name not in QUEUED_FIELDS)
 
 
 def job_attribute(role: Role) -> str:
