@@ -1,6 +1,7 @@
 """Synthetic chain reports, rendered by the real code path (build_summary, build_chain_summary, the figures, the
 HTML page): 1, 4 and 20 rounds, each task type, baselines on, "once" and off, a chain too small to auto-label.
-The figure tests and `make report-check` (tools/report_check.py) render these.
+A sample's rounds may be audited (made-up audit results). The figure tests and `make report-check`
+(tools/report_check.py) render these.
 
 Counts follow Ground Truth's schedule (a probe of 10, a training batch, the validation set, then active-learning
 iterations of up to maxConcurrentTasks human labels) with machine-labeled shares like the emulator's; they are
@@ -10,6 +11,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 
+from gtchain.domain.audit import Judged, score
 from gtchain.domain.forecast import (
     BaselinePolicy,
     Observed,
@@ -21,11 +23,11 @@ from gtchain.domain.forecast import (
 )
 from gtchain.domain.labeling_job import TAG_CHAIN, TAG_ROLE, TAG_ROUND, ChainContext, LabelingJob
 from gtchain.domain.pricing import JobPricing
-from gtchain.domain.records import LabelCounts
+from gtchain.domain.records import AuditJob, LabelCounts
 from gtchain.domain.report.chain import Recorded, build_chain_summary
 from gtchain.domain.report.models import ChainSummary, JobSettings, JobSummary, TrainingCurve
 from gtchain.domain.report.parse import ClassCounts, IterationCounts, JobDetail
-from gtchain.domain.report.summary import ResolvedPricing, build_summary
+from gtchain.domain.report.summary import ResolvedPricing, audit_summary, build_summary
 from gtchain.rendering.figures import chain_figure, comparison_figures, job_figure
 from gtchain.rendering.html import render_chain_html
 
@@ -119,7 +121,10 @@ def chain_sample(
     baseline: BaselinePolicy = True,
     max_concurrent: int = 200,
     chain_id: str = "birds",
+    audit: int = 0,
 ) -> Sample:
+    """With `audit`, each round with machine labels is audited on that many of them (the bar 0.9; made-up results
+    whose accuracy falls as the rounds go on, so later rounds fall below the bar)."""
     price = PRICES.get(task, Decimal("0.036"))
     pricing = JobPricing(Decimal("0.08"), 3, price)
     terms = Terms(task, pricing, True, max_concurrent)
@@ -156,6 +161,10 @@ def chain_sample(
                 generated_at=GENERATED, settings=settings,
             )  # fmt: skip
             prefix = f"s3://data/chains/{chain_id}/reports/{job_name}/"
+            if audit and role == "round" and machine:
+                audited = _audit(chain_id, number, job_name, task, min(audit, machine), machine)
+                summary = summary.model_copy(update={"audit": audited.summary.audit})
+                recorded.append(audited)
             recorded.append(Recorded(summary, prefix + "summary.json", prefix + "report.png"))
         has_model = has_model or schedule(terms, objects, with_model=with_model).auto_labeling
     history = [
@@ -168,6 +177,33 @@ def chain_sample(
     forecast = forecast_round(terms, upcoming, history=history)
     chain = build_chain_summary(chain_id, recorded, [], GENERATED, next_round=forecast)
     return Sample(name, chain, [r.summary for r in recorded])
+
+
+def _audit(chain_id: str, number: int, audited: str, task: str, sampled: int, machine: int) -> Recorded:
+    """A made-up audit of a round's machine labels: its job's summary (role audit) with its result."""
+    name = audited.replace(f"-r{number}-", f"-r{number}a-")
+    labels = LABELS[task]
+    judgements = [Judged(i % 100 >= 3 * number - 2, (labels[i % len(labels)],)) for i in range(sampled)]
+    job = AuditJob(
+        name=name, kind="verification" if task == "bounding-box" else "relabel", audited_job=audited,
+        label_attribute="category-audit", objects=sampled, machine_labeled=machine, input_uri="s3://data/audit.manifest",
+        min_accuracy=Decimal("0.9"), status="completed", scored=True, result=score(judgements, Decimal("0.9")),
+    )  # fmt: skip
+    pricing = JobPricing(Decimal("0.08"), 3, PRICES.get(task, Decimal("0.036")))
+    counters = LabelCounts(total_labeled=sampled, human_labeled=sampled)
+    described = LabelingJob(
+        name=name, status="Completed", arn=f"arn:aws:sagemaker:us-east-1:123456789012:labeling-job/{name}",
+        tags={TAG_CHAIN: chain_id, TAG_ROUND: str(number), TAG_ROLE: "audit"}, counters=counters,
+        workers_per_object=3, task_price_usd=pricing.task_price_usd,
+    )  # fmt: skip
+    summary = build_summary(
+        job=described, detail=JobDetail(), curves=[], curve_warnings=[],
+        resolved=ResolvedPricing(pricing, "PublicWorkforceTaskPrice"), context=ChainContext(chain_id, number, "audit"),
+        generated_at=GENERATED, settings=JobSettings(task=task, auto_labeling=False, max_concurrent_tasks=200),
+        audit=audit_summary(job),
+    )  # fmt: skip
+    prefix = f"s3://data/chains/{chain_id}/reports/{name}/"
+    return Recorded(summary, prefix + "summary.json", prefix + "report.png")
 
 
 def render(sample: Sample) -> Sample:
@@ -183,6 +219,7 @@ def samples() -> list[Sample]:
     return [
         chain_sample("one-round", rounds=1),
         chain_sample("four-rounds-baselines", rounds=4, baseline=True),
+        chain_sample("four-rounds-audited", rounds=4, baseline="once", objects=2500, audit=100),
         chain_sample("twenty-rounds-once", rounds=20, baseline="once"),
         chain_sample(
             "text-classification-no-baseline", task="text-classification", rounds=4, baseline=False, chain_id="messages"
