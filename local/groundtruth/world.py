@@ -43,13 +43,13 @@ IMAGE_SIZES = ((640, 480), (800, 600), (1024, 768), (500, 375), (768, 1024), (12
 # each divides into the model's grid of GRID[0] x GRID[1] patches.
 SEGMENTATION_SIZES = ((144, 108), (128, 96), (160, 120), (192, 144), (112, 144), (128, 168))
 GRID = (16, 12)
-PATCH_FEATURES = 32
+PATCH_FEATURES = 64
 # A patch's features: its class content seen through a fixed appearance per class, plus an appearance shift
 # shared by the whole image (lighting, camera) and noise; both grow with the image's difficulty. The shifts
 # vary along NUISANCE_RANK fixed directions that overlap the classes' appearances: a model learns which
 # parts of an appearance survive them only from many images (patches of one image all share its shift).
 APPEARANCE_GAIN = 3.0
-NUISANCE_RANK = 26
+NUISANCE_RANK = 56
 IMAGE_SHIFT = (0.5, 2.5)
 PATCH_NOISE = (0.3, 2.5)
 APPEARANCE_JITTER = (0.3, 1.0)
@@ -134,8 +134,9 @@ def patch_fractions(mask: npt.NDArray[np.uint8], classes: int) -> FloatArray:
     """(patches, classes) share of each class's pixels in each patch of the GRID."""
     height, width = mask.shape
     patches = GRID[0] * GRID[1]
-    counts = np.bincount((_patch_ids(width, height) * classes + mask).ravel(), minlength=patches * classes)
-    result: FloatArray = counts.reshape(patches, classes) / (width * height / patches)
+    ids = _patch_ids(width, height)
+    counts = np.bincount((ids * classes + mask).ravel(), minlength=patches * classes).reshape(patches, classes)
+    result: FloatArray = counts / counts.sum(axis=1, keepdims=True)
     return result
 
 
