@@ -44,10 +44,11 @@ IMAGE_SIZES = ((640, 480), (800, 600), (1024, 768), (500, 375), (768, 1024), (12
 SEGMENTATION_SIZES = ((144, 108), (128, 96), (160, 120), (192, 144), (112, 144), (128, 168))
 GRID = (16, 12)
 PATCH_FEATURES = 64
-# A patch's features: its class content seen through a fixed appearance per class, plus an appearance shift
-# shared by the whole image (lighting, camera) and noise; both grow with the image's difficulty. The shifts
-# vary along NUISANCE_RANK fixed directions that overlap the classes' appearances: a model learns which
-# parts of an appearance survive them only from many images (patches of one image all share its shift).
+# A patch's features: its class content seen through the image's appearance of each class, plus a shift
+# shared by the whole image (lighting, camera) and noise; all three grow with the image's difficulty (ranges
+# at difficulty 0 and 1). An image's appearances are the class's fixed one scaled elementwise by
+# 1 + APPEARANCE_JITTER * N(0, 1); its shift lies along NUISANCE_RANK fixed directions that overlap the
+# appearances. Patches of one image share both, so a model learns what survives them only from many images.
 APPEARANCE_GAIN = 3.0
 NUISANCE_RANK = 56
 IMAGE_SHIFT = (0.5, 2.5)
