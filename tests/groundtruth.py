@@ -86,7 +86,8 @@ def complete(
 
 def round_job(round_number: int, attempt: int = 1, role: str = "round") -> str:
     """The name of a round's job (its baseline's, its audit's) among the jobs created so far."""
-    suffix = f"-r{round_number}{ {'baseline': 'b', 'audit': 'a'}.get(role, '')}-a{attempt}"
+    letter = {"baseline": "b", "audit": "a"}.get(role, "")
+    suffix = f"-r{round_number}{letter}-a{attempt}"
     [name] = [job.name for job in jobs().values() if job.name.endswith(suffix)]
     return name
 
