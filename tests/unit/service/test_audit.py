@@ -77,7 +77,7 @@ def test_a_round_with_machine_labels_is_audited_with_ground_truths_verification_
     assert all(line[f"{ATTRIBUTE}-metadata"]["human-annotated"] == "no" for line in sample)
     assert all(line[f"{ATTRIBUTE}-metadata"]["job-name"] == f"labeling-job/{r1}" for line in sample)
     started = [e for e in of_type(world.published(), "Round Started") if e["role"] == "audit"]
-    assert [(e["jobName"], e["objects"]) for e in started] == [(audit, 20)]
+    assert [(e["jobName"], e["objects"], e.get("warnings")) for e in started] == [(audit, 20, None)]
 
     # When workers judge 3 of the 20 box sets bad
     complete_audit(world, audit, bad={0, 1, 2})

@@ -386,7 +386,7 @@ def round_event_detail(
         detail.cost_usd = None if job.cost_usd is None else str(to_cents(job.cost_usd))
     if job.note:
         detail.note = job.note
-    if record.warnings and job.status in LIVE:  # said when the job starts
+    if record.warnings and job.status in LIVE and not isinstance(job, AuditJob):  # said when a round's job starts
         detail.warnings = list(record.warnings)
     if reason or job.failure_reason:
         detail.reason = reason or job.failure_reason
