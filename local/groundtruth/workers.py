@@ -178,9 +178,8 @@ class Assignments:
     @property
     def duration(self) -> float:
         """Seconds until the batch is done: its last answer, or the availability lifetime when a task expired."""
-        if not self.complete.all():
-            return self.availability
-        return float(np.nanmax(self.submitted)) if self.submitted.size else 0.0
+        last = float(np.nanmax(self.submitted)) if (self.workers >= 0).any() else 0.0
+        return max(last, self.availability) if not self.complete.all() else last
 
     def subset(self, rows: BoolArray | IntArray) -> "Assignments":
         return Assignments(
