@@ -20,7 +20,7 @@ SAM_VENV := .venvs/sam
 CHECKOV_VENV := .venvs/checkov
 SAM := $(SAM_VENV)/bin/sam
 TEMPLATE := template.yaml
-LAMBDA_CODE := functions layers local
+LAMBDA_CODE := functions layers local cli
 
 export SAM_CLI_TELEMETRY := 0
 

@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner, Result
 
-from gtchain.entrypoints.cli import app, control
+from gtchain_cli import app, control
 from local.cloud import LocalCloud
 from local.dataset import chain_spec, manifest
 

@@ -6,9 +6,9 @@ from typing import Any
 
 import pytest
 
-from gtchain.entrypoints.cli import control
-from gtchain.entrypoints.cli.bucket import DataBucket, WriteConflictError
-from gtchain.entrypoints.cli.errors import Exit
+from gtchain_cli import control
+from gtchain_cli.bucket import DataBucket, WriteConflictError
+from gtchain_cli.errors import Exit
 from tests.cli.conftest import Cli, one_line
 
 

@@ -8,9 +8,9 @@ import pytest
 from botocore.exceptions import ClientError
 from typer.testing import CliRunner
 
-from gtchain.entrypoints.cli import app
-from gtchain.entrypoints.cli.bucket import DataBucket
-from gtchain.entrypoints.cli.errors import Exit, translate
+from gtchain_cli import app
+from gtchain_cli.bucket import DataBucket
+from gtchain_cli.errors import Exit, translate
 from tests.cli.conftest import RUNNER_ENV, STACK, Cli, create_stack, one_line
 from tests.support import ROOT
 
@@ -102,7 +102,7 @@ def test_an_unknown_profile_exits_4(cli: Cli, tmp_path: Path) -> None:
     ],
 )  # fmt: skip
 def test_denied_and_expired_credentials_are_one_line_and_exit_4(code: str, expected: str) -> None:
-    from gtchain.entrypoints.cli.target import Target
+    from gtchain_cli.target import Target
 
     target = Target(kind="stack", label="stack s in us-east-1", session=None, region="us-east-1",  # type: ignore[arg-type]
                     bucket="b", table="t")  # fmt: skip

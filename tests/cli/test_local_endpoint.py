@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner, Result
 
-from gtchain.entrypoints.cli import app
+from gtchain_cli import app
 from local.dataset import chain_spec, manifest
 from tests.cli.conftest import RUNNER_ENV, in_order
 from tests.support import ROOT

@@ -11,8 +11,8 @@ from tests.support import ROOT
 
 CLI_LIBRARIES = ("typer", "rich", "click")
 
-# Imports every handler and every gtchain module outside gtchain.entrypoints with typer, rich and click made
-# unimportable (as in the layer, which does not carry them); then shows that the CLI itself does need them.
+# Imports every handler and every gtchain module (the CLI, gtchain_cli, lives outside the layer) with typer, rich
+# and click made unimportable (as in the layer, which does not carry them); then shows that the CLI does need them.
 _PROBE = """
 import importlib, json, pkgutil, sys
 BLOCKED = {blocked!r}
@@ -30,11 +30,10 @@ for name in ("functions.start.app", "functions.advance.app", "functions.reconcil
     importlib.import_module(name)
     imported.append(name)
 for module in pkgutil.walk_packages(gtchain.__path__, "gtchain."):
-    if not module.name.startswith("gtchain.entrypoints"):
-        importlib.import_module(module.name)
-        imported.append(module.name)
+    importlib.import_module(module.name)
+    imported.append(module.name)
 try:
-    importlib.import_module("gtchain.entrypoints.cli")
+    importlib.import_module("gtchain_cli")
     cli = "imported"
 except ImportError as exc:
     cli = str(exc)
@@ -64,5 +63,12 @@ def test_nothing_a_function_imports_needs_the_cli_libraries() -> None:
 def test_the_console_script_is_gtchain() -> None:
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
 
-    assert project["scripts"] == {"gtchain": "gtchain.entrypoints.cli:main"}
+    assert project["scripts"] == {"gtchain": "gtchain_cli:main"}
     assert project["optional-dependencies"]["cli"] == ["typer==0.29.1", "rich==15.0.0"]
+
+
+def test_the_cli_is_not_in_the_layers_source() -> None:
+    # sam build packages the layer's ContentUri whole: the CLI lives beside it, never under it
+    layer = ROOT / "layers" / "gtchain"
+    assert not list(layer.rglob("gtchain_cli")) and not list(layer.rglob("entrypoints"))
+    assert (ROOT / "cli" / "gtchain_cli" / "app.py").is_file()

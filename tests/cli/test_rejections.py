@@ -4,7 +4,7 @@ that wait for a chain.json."""
 import json
 from datetime import timedelta
 
-from gtchain.entrypoints.cli.errors import Exit
+from gtchain_cli.errors import Exit
 from local.dataset import chain_spec
 from tests.cli.conftest import Cli, one_line
 

@@ -4,7 +4,7 @@ import json
 from decimal import Decimal
 from pathlib import Path
 
-from gtchain.entrypoints.cli.errors import Exit
+from gtchain_cli.errors import Exit
 from tests.cli.conftest import Cli, cells, in_order, lines
 
 

@@ -5,8 +5,8 @@ from pathlib import Path
 
 from typer.testing import CliRunner, Result
 
-from gtchain.entrypoints.cli import app
-from gtchain.entrypoints.cli.errors import Exit
+from gtchain_cli import app
+from gtchain_cli.errors import Exit
 from local.dataset import chain_spec, manifest
 from tests.cli.conftest import RUNNER_ENV
 

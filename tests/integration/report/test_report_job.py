@@ -11,9 +11,9 @@ import pytest
 from typer.testing import CliRunner, Result
 
 from functions.report import app as report_app
-from gtchain.entrypoints.cli import app as cli
-from gtchain.entrypoints.cli.errors import Exit
 from gtchain.service.job_output import OutputNotReadyError
+from gtchain_cli import app as cli
+from gtchain_cli.errors import Exit
 from tests.fixtures.job_outputs import (
     VENDOR_WORKTEAM,
     IterationPlan,

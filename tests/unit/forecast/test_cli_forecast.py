@@ -8,8 +8,8 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 from gtchain.domain.spec import ChainSpec
-from gtchain.entrypoints.cli import app
-from gtchain.entrypoints.cli.checks import check_manifest, plan
+from gtchain_cli import app
+from gtchain_cli.checks import check_manifest, plan
 from local.dataset import chain_spec, manifest
 from tests.cli.conftest import RUNNER_ENV
 

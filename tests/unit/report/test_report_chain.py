@@ -125,7 +125,7 @@ def test_figures_are_pngs_that_depend_only_on_the_data() -> None:
 def test_nothing_imports_matplotlib_until_a_figure_is_drawn() -> None:
     code = (
         "import sys, json\n"
-        "import functions.report.app, gtchain.service.report.job, gtchain.entrypoints.report\n"
+        "import functions.report.app, gtchain.service.report.job\n"
         "import gtchain.rendering.figures\n"
         "import gtchain.service.reconcile\n"
         "print(json.dumps(sorted(m for m in sys.modules if m.split('.')[0] in ('matplotlib', 'numpy'))))\n"

@@ -11,7 +11,7 @@ from botocore.exceptions import ClientError
 
 from gtchain.adapters.errors import error_code
 from gtchain.domain import names
-from gtchain.entrypoints.cli.errors import CliError, Exit
+from gtchain_cli.errors import CliError, Exit
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client

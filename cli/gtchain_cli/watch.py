@@ -9,11 +9,11 @@ from rich.live import Live
 from rich.text import Text
 
 from gtchain.domain import names
-from gtchain.entrypoints.cli import views
-from gtchain.entrypoints.cli.bucket import DataBucket, check_chain_id, no_such_chain
-from gtchain.entrypoints.cli.control import CLOCK, Clock
-from gtchain.entrypoints.cli.errors import CliError, Exit
-from gtchain.entrypoints.cli.jobs import describe
+from gtchain_cli import views
+from gtchain_cli.bucket import DataBucket, check_chain_id, no_such_chain
+from gtchain_cli.control import CLOCK, Clock
+from gtchain_cli.errors import CliError, Exit
+from gtchain_cli.jobs import describe
 
 if TYPE_CHECKING:
     from mypy_boto3_sagemaker import SageMakerClient

@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from gtchain.domain import names
-from gtchain.entrypoints.cli.bucket import DataBucket, WriteConflictError, check_chain_id
-from gtchain.entrypoints.cli.errors import CliError, Exit
+from gtchain_cli.bucket import DataBucket, WriteConflictError, check_chain_id
+from gtchain_cli.errors import CliError, Exit
 
 Wanted = Literal["paused", "stopped", "active"]
 ATTEMPTS = 5

@@ -21,7 +21,7 @@ from botocore.exceptions import (
 from gtchain.adapters.errors import error_code
 
 if TYPE_CHECKING:
-    from gtchain.entrypoints.cli.target import Target
+    from gtchain_cli.target import Target
 
 
 class Exit(IntEnum):

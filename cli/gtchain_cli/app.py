@@ -29,12 +29,12 @@ from gtchain.adapters.s3 import S3ObjectStore
 from gtchain.domain import names
 from gtchain.domain.report.summary import PriceOverrides
 from gtchain.domain.spec import parse_chain_spec
-from gtchain.entrypoints.cli import checks, control, jobs, views
-from gtchain.entrypoints.cli.bucket import DataBucket, WriteConflictError, check_chain_id, no_such_chain
-from gtchain.entrypoints.cli.errors import CliError, Exit, translate
-from gtchain.entrypoints.cli.target import Target, aws_session, choose, resolve
-from gtchain.entrypoints.cli.watch import watch as watch_chain
 from gtchain.service.exports import ExportError, export_to_directory
+from gtchain_cli import checks, control, jobs, views
+from gtchain_cli.bucket import DataBucket, WriteConflictError, check_chain_id, no_such_chain
+from gtchain_cli.errors import CliError, Exit, translate
+from gtchain_cli.target import Target, aws_session, choose, resolve
+from gtchain_cli.watch import watch as watch_chain
 
 PROG = "gtchain"
 DEFAULT_WIDTH = 120  # for output that is not a terminal (pipes, files, tests): tables are not squeezed to 80
@@ -825,7 +825,7 @@ def report(
             raise CliError("name a chain, or a labeling job with --job", Exit.USAGE)
         _download_report(state, chain, Path(out or f"{chain}-report"), open_it)
         return
-    from gtchain.entrypoints.cli.reporting import build_job_report
+    from gtchain_cli.reporting import build_job_report
 
     target = _optional_target(state)
     session = target.session if target else aws_session(state.profile, state.region)
@@ -905,7 +905,7 @@ def _local_module(name: str) -> Any:
 def _checkouts() -> list[Path]:
     """The current directory and its parents, then the checkout this package is installed from (editable)."""
     here = Path.cwd().resolve()
-    package_root = Path(__file__).resolve().parents[5]  # layers/gtchain/gtchain/entrypoints/cli/app.py
+    package_root = Path(__file__).resolve().parents[2]  # cli/gtchain_cli/app.py
     return [here, *here.parents, package_root]
 
 
@@ -943,7 +943,7 @@ def invoke(
         raise CliError(f"{event} does not exist", Exit.USAGE)
     target = state.target()
     if target.kind == "stack":
-        from gtchain.entrypoints.cli.reporting import invoke_deployed
+        from gtchain_cli.reporting import invoke_deployed
 
         result = invoke_deployed(target, function, event, state.err)
     else:

@@ -16,8 +16,6 @@ from gtchain.adapters.s3_streaming import S3StreamingObjectStore
 from gtchain.adapters.sagemaker import SageMakerLabeling
 from gtchain.domain.names import parse_s3_uri
 from gtchain.domain.report.summary import PriceOverrides
-from gtchain.entrypoints.cli.errors import CliError, Exit
-from gtchain.entrypoints.cli.target import AWS_CONFIG, Target
 from gtchain.service.job_output import OutputNotReadyError
 from gtchain.service.report.job import (
     DirSink,
@@ -28,6 +26,8 @@ from gtchain.service.report.job import (
     S3Sink,
     report_job,
 )
+from gtchain_cli.errors import CliError, Exit
+from gtchain_cli.target import AWS_CONFIG, Target
 
 
 def build_job_report(session: boto3.Session, target: Target | None, job: str, out: str, overrides: PriceOverrides,

@@ -18,7 +18,7 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from gtchain.adapters.errors import error_code
-from gtchain.entrypoints.cli.errors import CliError, Exit
+from gtchain_cli.errors import CliError, Exit
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBServiceResource

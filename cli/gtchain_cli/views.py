@@ -11,8 +11,8 @@ from rich.text import Text
 
 from gtchain.domain.forecast import ChainForecast
 from gtchain.domain.spec import ChainSpec
-from gtchain.entrypoints.cli.checks import ManifestCheck, Plan, SpecCheck
-from gtchain.entrypoints.cli.jobs import LiveJob
+from gtchain_cli.checks import ManifestCheck, Plan, SpecCheck
+from gtchain_cli.jobs import LiveJob
 
 # Compact tables: a rule under the header, columns two spaces apart, nothing else (they paste well into tickets).
 TABLE: dict[str, Any] = {"box": box.SIMPLE_HEAD, "title_justify": "left", "pad_edge": False, "show_edge": False}
