@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import IO, Any
 
 from gtchain.domain.json_input import JsonInputError, decode_utf8, parse_json
+from gtchain.domain.names import parse_s3_uri
 from gtchain.domain.tasks import TaskProfile
 
 MAX_LINE_CHARS = 100_000
@@ -53,13 +54,6 @@ def source_digest(source: str) -> bytes:
     # surrogatepass: the same bytes for any valid text, and never an exception (scan_manifest rejects
     # unpaired surrogates before this; the output-manifest reader has no such check).
     return hashlib.blake2b(source.encode("utf-8", "surrogatepass"), digest_size=16).digest()
-
-
-def parse_s3_uri(uri: str) -> tuple[str, str] | None:
-    if not uri.startswith("s3://"):
-        return None
-    bucket, _, key = uri[5:].partition("/")
-    return (bucket, key) if bucket and key else None
 
 
 def scan_manifest(

@@ -181,7 +181,6 @@ class ChainSpec(_CamelModel):
             raise ValueError("labels must be unique")
         self._check_label_attribute_name()
         if self.workforce.type == "public":
-            assert self.workforce.price_per_task_usd is not None  # checked by Workforce
             if self.workforce.price_per_task_usd not in profile.public_prices:
                 allowed = ", ".join(str(p) for p in profile.public_prices)
                 raise ValueError(
