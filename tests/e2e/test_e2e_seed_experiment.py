@@ -24,7 +24,10 @@ def test_round_two_with_the_carried_model_beats_its_baseline(seed: int) -> None:
     # Then round 1 started cold on the first 1,250 objects, round 2 warm with round 1's model, the baseline cold
     assert set(jobs) == {"1round", "2round", "2baseline"}
     assert all(job["LabelingJobStatus"] == "Completed" for job in jobs.values())
-    assert all(job["LabelCounters"]["TotalLabeled"] == 1250 for job in jobs.values())
+    # (a few tasks may expire: Ground Truth counts those objects as failed, not labeled)
+    counters = [job["LabelCounters"] for job in jobs.values()]
+    assert all(c["TotalLabeled"] + c["FailedNonRetryableError"] == 1250 for c in counters)
+    assert all(c["FailedNonRetryableError"] <= 12 for c in counters)
     carried = jobs["2round"]["LabelingJobAlgorithmsConfig"]["InitialActiveLearningModelArn"]
     assert carried == jobs["1round"]["LabelingJobOutput"]["FinalActiveLearningModelArn"]
     assert "InitialActiveLearningModelArn" not in jobs["2baseline"]["LabelingJobAlgorithmsConfig"]

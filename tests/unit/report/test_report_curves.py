@@ -22,6 +22,20 @@ def test_image_classification_accuracy_is_a_curve_too() -> None:
     assert (curve.samples, curve.metric, curve.values) == (None, "validation accuracy", [0.5, 0.8125])
 
 
+def test_semantic_segmentation_mean_iou_is_the_curve_and_pixel_accuracy_is_not_mistaken_for_it() -> None:
+    # The algorithm's validation:mIOU (semantic-segmentation-tuning.html), beside validation:pixel_accuracy
+    messages = [
+        "#quality_metric: host=algo-1, epoch=0, validation mIOU <score>=(0.412000)",
+        "#quality_metric: host=algo-1, epoch=0, validation pixel_accuracy <score>=(0.901000)",
+        "#quality_metric: host=algo-1, epoch=1, validation mIOU <score>=(0.655000)",
+        "#quality_metric: host=algo-1, epoch=1, validation pixel_accuracy <score>=(0.950000)",
+    ]
+
+    curve = curve_from_messages(TrainingJobRef(3, "t3"), iter(messages))
+
+    assert (curve.metric, curve.values) == ("validation mIOU", [0.412, 0.655])
+
+
 def test_jobs_without_a_log_or_a_metric_give_a_warning_and_no_curve() -> None:
     # Given three training jobs: one logged (a stream of a job whose name extends it must not be taken),
     # one never logged, one logged nothing useful

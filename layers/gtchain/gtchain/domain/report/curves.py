@@ -15,6 +15,7 @@ _SAMPLES = re.compile(r"'num_training_samples'\s*:\s*u?'(\d+)'")
 _METRICS = (
     ("validation mAP", re.compile(r"validation mAP <score>=\(([^)]+)\)")),
     ("validation accuracy", re.compile(r"Validation-accuracy=([-+0-9.eE]+)")),
+    ("validation mIOU", re.compile(r"validation mIOU <score>=\(([^)]+)\)")),
 )
 
 
