@@ -2,7 +2,7 @@
 
 What each transition expects and writes is domain.transitions; this class only puts the reads and the
 writes in order (a manifest's round numbers are read, then taken under the condition that nobody took them
-first; a snapshot is read again until the chain's version held still). A table supplies five primitives:
+first; a snapshot is read again until the chain's version held still). A table supplies six primitives:
 adapters.dynamo.DynamoChainStore on DynamoDB, the tests' in-memory store on dicts. Both run this code, so the
 contract tests that hold for one hold for the other.
 """
