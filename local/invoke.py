@@ -26,14 +26,12 @@ import contextlib
 import importlib
 import io
 import json
-import logging
 import os
 import resource
 import sys
 import time
 import traceback
 import uuid
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
@@ -41,6 +39,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 import time_machine
 from botocore.exceptions import BotoCoreError, ClientError
 
+from local.lambdas import captured_output, function_environment
 from local.lineup import EndpointUnavailableError, Local, StagingError, line_up
 
 if TYPE_CHECKING:
@@ -203,8 +202,8 @@ def _run(function: "FunctionPlan", event: dict[str, Any], local: Local, log: Tex
     result: Any = None
     if str(ROOT) not in sys.path:
         sys.path.insert(0, str(ROOT))
-    with _environment(environment, unset), time_machine.travel(now, tick=True):
-        with _logs(_Tee(log, captured)):
+    with function_environment(environment, unset), time_machine.travel(now, tick=True):
+        with captured_output(_Tee(log, captured)):
             _forget_clients()
             print(f"START RequestId: {request_id} Version: $LATEST")
             started = time.perf_counter()
@@ -274,48 +273,6 @@ class _Tee(io.TextIOBase):
     def flush(self) -> None:
         for stream in self.streams:
             stream.flush()
-
-
-@contextlib.contextmanager
-def _environment(values: dict[str, str], unset: list[str]) -> Iterator[None]:
-    saved = {name: os.environ.get(name) for name in [*values, *unset]}
-    for name in unset:
-        os.environ.pop(name, None)
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
-
-
-@contextlib.contextmanager
-def _logs(stream: io.TextIOBase) -> Iterator[None]:
-    """stdout, stderr and every logging handler writing to a console go to `stream` while the function runs
-    (Powertools' Logger keeps the stdout it found when it was created, hence the handler swap)."""
-    consoles = (sys.stdout, sys.stderr, sys.__stdout__, sys.__stderr__)
-    swapped: list[tuple[logging.StreamHandler[Any], Any]] = []
-    loggers = [logging.getLogger()]
-    loggers += [logger for logger in logging.Logger.manager.loggerDict.values() if isinstance(logger, logging.Logger)]
-    for logger in loggers:
-        for handler in logger.handlers:
-            if isinstance(handler, logging.StreamHandler) and handler.stream in consoles:
-                swapped.append((handler, handler.setStream(stream)))
-    try:
-        with contextlib.redirect_stdout(stream), contextlib.redirect_stderr(stream):
-            yield
-    finally:
-        for handler, previous in swapped:
-            handler.setStream(previous)
-        # A logger the function created while it ran (at import) found `stream` as its console: give it the real one.
-        everyone: list[Any] = [logging.getLogger(), *logging.Logger.manager.loggerDict.values()]
-        for logger in everyone:
-            for handler in getattr(logger, "handlers", []):
-                if isinstance(handler, logging.StreamHandler) and handler.stream is stream:
-                    handler.setStream(sys.stdout)
 
 
 def main(argv: list[str] | None = None, prog: str = "python -m local.invoke") -> int:

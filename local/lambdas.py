@@ -15,10 +15,10 @@ import logging
 import os
 import sys
 import traceback
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any
+from typing import Any, TextIO
 
 import boto3
 from moto.logs.models import logs_backends
@@ -133,7 +133,7 @@ class Runtime:
         }
         captured = io.StringIO()
         try:
-            with _environment(environment), _captured_output(captured):
+            with function_environment(environment), captured_output(captured):
                 print(f"START RequestId: {request_id} Version: $LATEST")
                 try:
                     return handler(event, context)
@@ -158,8 +158,11 @@ class Runtime:
 
 
 @contextlib.contextmanager
-def _environment(values: dict[str, str]) -> Iterator[None]:
-    saved = {name: os.environ.get(name) for name in values}
+def function_environment(values: dict[str, str], unset: Sequence[str] = ()) -> Iterator[None]:
+    """The function's environment variables (and none of `unset`) while it runs; the caller's again after."""
+    saved = {name: os.environ.get(name) for name in [*values, *unset]}
+    for name in unset:
+        os.environ.pop(name, None)
     os.environ.update(values)
     try:
         yield
@@ -172,20 +175,26 @@ def _environment(values: dict[str, str]) -> Iterator[None]:
 
 
 @contextlib.contextmanager
-def _captured_output(buffer: io.StringIO) -> Iterator[None]:
-    """stdout, stderr and every logging handler that writes to them go to `buffer` (Lambda's log stream).
+def captured_output(stream: TextIO | io.TextIOBase) -> Iterator[None]:
+    """stdout, stderr and every logging handler that writes to them go to `stream` (Lambda's log stream).
     Powertools' Logger keeps a reference to the stdout it found at import, hence the handler swap."""
-    swapped: list[tuple[logging.StreamHandler[Any], Any]] = []
     consoles = (sys.stdout, sys.stderr, sys.__stdout__, sys.__stderr__)
+    swapped: list[tuple[logging.StreamHandler[Any], Any]] = []
     loggers = [logging.getLogger()]
     loggers += [logger for logger in logging.Logger.manager.loggerDict.values() if isinstance(logger, logging.Logger)]
     for logger in loggers:
         for handler in logger.handlers:
             if isinstance(handler, logging.StreamHandler) and handler.stream in consoles:
-                swapped.append((handler, handler.setStream(buffer)))
+                swapped.append((handler, handler.setStream(stream)))
     try:
-        with contextlib.redirect_stdout(buffer), contextlib.redirect_stderr(buffer):
+        with contextlib.redirect_stdout(stream), contextlib.redirect_stderr(stream):
             yield
     finally:
-        for handler, stream in swapped:
-            handler.setStream(stream)
+        for handler, previous in swapped:
+            handler.setStream(previous)
+        # A logger the function created while it ran (at import) found `stream` as its console: give it the real one.
+        everyone: list[Any] = [logging.getLogger(), *logging.Logger.manager.loggerDict.values()]
+        for logger in everyone:
+            for handler in getattr(logger, "handlers", []):
+                if isinstance(handler, logging.StreamHandler) and handler.stream is stream:
+                    handler.setStream(sys.stdout)
