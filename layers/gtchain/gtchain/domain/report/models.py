@@ -10,6 +10,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict
 from pydantic.alias_generators import to_camel
 
+from gtchain.domain.events import AuditClassDetail
 from gtchain.domain.forecast import RoundForecast
 
 SCHEMA_VERSION = 1
@@ -107,13 +108,8 @@ class ClassShare(_Model):
     machine_fraction: float | None
 
 
-class AuditClass(_Model):
-    name: str
-    audited: int
-    agreed: int
-    accuracy: float
-    lower: float
-    upper: float
+# A class's row of an audit: the same in Audit Completed and in the reports.
+AuditClass = AuditClassDetail
 
 
 class AuditSummary(_Model):
