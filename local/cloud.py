@@ -31,7 +31,7 @@ from moto.sqs.models import sqs_backends
 
 from local import s3_events
 from local.clock import Clock, Timers
-from local.faults import Faults
+from local.faults import Faults, Stage
 from local.groundtruth.service import GroundTruth
 from local.groundtruth.service import Observer as JobObserver
 from local.lambdas import Runtime
@@ -127,6 +127,7 @@ class LocalCloud:
         self.runtime = Runtime(
             self.stack.plan.functions, self.clock, self.timers, self.session, ACCOUNT, REGION, self.new_id
         )
+        self._install_call_faults()
         self._observer_queue = self._tap_service_events() if self.observer is not None else None
         self.quiet_period = timedelta(0)
         for rule in self.stack.schedules:
@@ -137,6 +138,7 @@ class LocalCloud:
 
     def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, tb: TracebackType | None) -> None:
         self.ground_truth.close()
+        self._uninstall_call_faults()
         s3_events.uninstall()
         self._mock.stop()
         self.clock.__exit__()
@@ -204,7 +206,7 @@ class LocalCloud:
             batch = 0
             for route in self.stack.routes:
                 for event in self._receive(route.queue_url):
-                    self.runtime.invoke_async(route.rule.function, event)
+                    self._deliver(route.rule.function, event)
                     batch += 1
             if self._observer_queue is not None and self.observer is not None:
                 for event in self._receive(self._observer_queue):
@@ -212,6 +214,21 @@ class LocalCloud:
             if not batch:
                 return delivered
             delivered += batch
+
+    def _deliver(self, function: str, event: dict[str, Any]) -> None:
+        """Invoke the rule's function with the event: now, or as a delivery fault says (late, several times)."""
+        for delay in self.faults.deliveries(event):
+            copy = json.loads(json.dumps(event))  # each delivery its own event, as Lambda receives it
+            if delay <= timedelta(0):
+                self.runtime.invoke_async(function, copy)
+            else:
+                self.timers.after(delay, f"{function}: late event", self._invoker(function, copy))
+
+    def _invoker(self, function: str, event: dict[str, Any]) -> Callable[[], None]:
+        def invoke() -> None:
+            self.runtime.invoke_async(function, event)
+
+        return invoke
 
     def _receive(self, queue_url: str) -> list[dict[str, Any]]:
         queue = sqs_backends[ACCOUNT][REGION].queues[queue_url.rsplit("/", 1)[1]]
@@ -269,6 +286,46 @@ class LocalCloud:
             self.timers.after(period, f"{rule.logical_id}: schedule", fire, background=True)
 
         self.timers.after(period, f"{rule.logical_id}: schedule", fire, background=True)
+
+    # ---- AWS call faults -----------------------------------------------------------------------------
+
+    _CALL_HOOKS: tuple[tuple[str, Stage], ...] = (("before-call", "before"), ("after-call", "after"))
+
+    def _install_call_faults(self) -> None:
+        """The handlers' clients come from boto3's default session (gtchain.adapters.clients); the emulator's
+        come from `self.session`. Hooks on the former's calls ask the fault knob, only while the runtime
+        invokes a handler, so the emulator's own bookkeeping never fails. Cached clients are dropped so the
+        handlers' next ones carry the hooks."""
+        from gtchain.adapters import forget_clients
+
+        session = boto3.DEFAULT_SESSION or boto3.Session()
+        boto3.DEFAULT_SESSION = self._hooked_session = session
+        for event_name, stage in self._CALL_HOOKS:
+            unique_id = f"local-faults-{event_name}"
+            session.events.unregister(event_name, unique_id=unique_id)  # a cloud that never exited left its own
+            session.events.register(event_name, self._call_hook(stage), unique_id=unique_id)
+        forget_clients()
+
+    def _uninstall_call_faults(self) -> None:
+        from gtchain.adapters import forget_clients
+
+        for event_name, _ in self._CALL_HOOKS:
+            self._hooked_session.events.unregister(event_name, unique_id=f"local-faults-{event_name}")
+        forget_clients()
+
+    def _call_hook(self, stage: Stage) -> Callable[..., None]:
+        def hook(model: Any, http_response: Any = None, **_: Any) -> None:
+            invocation = self.runtime.current
+            if invocation is None:
+                return
+            if stage == "after" and (http_response is None or http_response.status_code >= 300):
+                return  # the call failed on its own: nothing took effect to crash after
+            error = self.faults.aws_call_fault(invocation.function, invocation.request_id, invocation.attempt,
+                                               model.service_model.service_name, model.name, stage)  # fmt: skip
+            if error is not None:
+                raise error
+
+        return hook
 
     def _tap_service_events(self) -> str:
         """An extra rule (not in the template) that copies gtchain's own events to the observer."""

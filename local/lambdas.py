@@ -64,6 +64,8 @@ class Runtime:
     region: str
     new_id: Callable[[], str]
     history: list[Invocation] = field(default_factory=list)
+    # The invocation whose handler is running (None between invocations): AWS call faults apply to it alone.
+    current: Invocation | None = None
 
     def invoke_async(self, logical_id: str, event: dict[str, Any], attempt: int = 1) -> Invocation:
         """Run the function now; on error, schedule Lambda's retries, then the on-failure destination."""
@@ -71,7 +73,8 @@ class Runtime:
         invocation = Invocation(logical_id, self.new_id(), attempt, event)
         self.history.append(invocation)
         try:
-            invocation.result = self._run(plan, event, invocation.request_id)
+            with self._running(invocation):
+                invocation.result = self._run(plan, event, invocation.request_id)
         except Exception as exc:
             invocation.error = f"{type(exc).__name__}: {exc}"
             if attempt <= min(plan.maximum_retry_attempts, len(RETRY_DELAYS)):
@@ -83,6 +86,14 @@ class Runtime:
             else:
                 self._on_failure(plan, invocation, exc)
         return invocation
+
+    @contextlib.contextmanager
+    def _running(self, invocation: Invocation) -> Iterator[None]:
+        outer, self.current = self.current, invocation
+        try:
+            yield
+        finally:
+            self.current = outer
 
     def _on_failure(self, plan: FunctionPlan, invocation: Invocation, exc: Exception) -> None:
         if plan.on_failure is None:
