@@ -131,4 +131,4 @@ FIRST_SEED ?= 1
 chaos: venv ## The chaos test, longer: SEEDS seeds (from FIRST_SEED) of CHAINS chains each, in parallel (SEEDS=10 CHAINS=40)
 	GTCHAIN_CHAOS_SEEDS=$(SEEDS) GTCHAIN_CHAOS_FIRST_SEED=$(FIRST_SEED) GTCHAIN_CHAOS_CHAINS=$(CHAINS) \
 	GTCHAIN_CHAOS_RECONCILE_MINUTES=10 \
-		$(VENV)/bin/python -m pytest -n auto -p no:cacheprovider -rA tests/e2e/test_e2e_chaos.py
+		$(VENV)/bin/python -m pytest -n auto -p no:cacheprovider -p no:logging -rA tests/e2e/test_e2e_chaos.py
