@@ -34,6 +34,8 @@ from collections.abc import Callable, Iterator
 from typing import Any, Literal
 
 from gtchain.domain.transitions import (
+    LIVE,
+    LIVE_ATTRIBUTE,
     ChainKey,
     Change,
     Equals,
@@ -107,6 +109,13 @@ def _set(item: dict[str, Any], path: str, value: Any) -> None:
     target[last] = copy.deepcopy(value)
 
 
+def _remove(item: dict[str, Any], path: str) -> None:
+    *parents, last = path.split(".")
+    target = _resolve(item, ".".join(parents)) if parents else item
+    if isinstance(target, dict):
+        target.pop(last, None)
+
+
 def _sort_key(key: ItemKey) -> Any:
     match key:
         case RoundKey(_, number):
@@ -169,6 +178,8 @@ class FakeChainStore(TransitionStore):
             for path, amount in write.adds.items():
                 current = _resolve(item, path)
                 _set(item, path, (0 if current is _MISSING else current) + amount)
+            for path in write.removes:
+                _remove(item, path)
             staged[write.key] = item
         for key, staged_item in staged.items():
             assert staged_item is not None
@@ -199,6 +210,10 @@ class FakeChainStore(TransitionStore):
         self._interleave("list")
         newest_first = sorted(self.records.get(chain_id, []), key=lambda r: (r[0], r[1]), reverse=True)
         return [copy.deepcopy(record) for _, _, record in newest_first[:limit]]
+
+    def _live_chains(self) -> Iterator[str]:
+        return iter(sorted(k.chain_id for k, item in self.items.items()
+                           if isinstance(k, ChainKey) and item.get(LIVE_ATTRIBUTE) == LIVE))  # fmt: skip
 
     def _chains(self) -> Iterator[dict[str, Any]]:
         keys = sorted((k for k in self.items if isinstance(k, ChainKey)), key=lambda k: k.chain_id)

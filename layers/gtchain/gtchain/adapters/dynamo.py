@@ -5,7 +5,8 @@ sets and adds into update expressions. What a transition expects and writes is d
 
 Layout (one table, partition per chain):
   PK=CHAIN#<id> SK=META                      the chain (spec, state, active round, next round number, model,
-                                             version: raised by every transition in the same transaction)
+                                             version: raised by every transition in the same transaction;
+                                             live="1" while the reconciler should look at it: index LiveChains)
   PK=CHAIN#<id> SK=ROUND#<0001>              a round and its jobs
   PK=CHAIN#<id> SK=MANIFEST#<name>#<version> a dropped manifest and the rounds it became
   PK=CHAIN#<id> SK=TRANSITION#<time>#<rand>  one transition, written with it (expires_at: TTL, epoch seconds)
@@ -28,6 +29,8 @@ from gtchain.adapters import clients
 from gtchain.adapters.errors import error_code
 from gtchain.domain.records import Transition
 from gtchain.domain.transitions import (
+    LIVE,
+    LIVE_ATTRIBUTE,
     ChainKey,
     Change,
     Equals,
@@ -50,6 +53,7 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb.service_resource import Table
 
 META = "META"
+LIVE_INDEX = "LiveChains"  # template.yaml's sparse index of the chain items marked live
 TRANSITION_PREFIX = "TRANSITION#"
 REJECTION_PREFIX = "REJECTION#"
 TTL_ATTRIBUTE = "expires_at"  # template.yaml's TimeToLiveSpecification
@@ -126,9 +130,10 @@ class _Expressions:
     def update(self, write: Update) -> str:
         sets = [f"{self.path(path)} = {self.value(value)}" for path, value in write.sets.items()]
         adds = [f"{self.path(path)} {self.value(amount)}" for path, amount in write.adds.items()]
-        return " ".join(part for part in (
-            "SET " + ", ".join(sets) if sets else "", "ADD " + ", ".join(adds) if adds else "",
-        ) if part)  # fmt: skip
+        removes = [self.path(path) for path in write.removes]
+        return " ".join(f"{clause} {', '.join(parts)}" for clause, parts in (
+            ("SET", sets), ("ADD", adds), ("REMOVE", removes),
+        ) if parts)  # fmt: skip
 
     def into(self, request: dict[str, Any]) -> dict[str, Any]:
         if self.names:
@@ -249,6 +254,17 @@ class DynamoChainStore(TransitionStore):
 
     def _transitions(self, chain_id: str, limit: int) -> list[dict[str, Any]]:
         return list(self._query(chain_id, TRANSITION_PREFIX, ScanIndexForward=False, Limit=limit))
+
+    def _live_chains(self) -> Iterator[str]:
+        # A global secondary index is read eventually consistently: a chain marked live a moment ago may show in
+        # the next tick, and one unmarked a moment ago may show once more (and is found idle again).
+        kwargs: dict[str, Any] = {"IndexName": LIVE_INDEX, "KeyConditionExpression": Key(LIVE_ATTRIBUTE).eq(LIVE)}
+        while True:
+            page = self.table.query(**kwargs)
+            yield from (str(item["PK"]).removeprefix("CHAIN#") for item in page.get("Items", []))
+            if "LastEvaluatedKey" not in page:
+                return
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
     def _chains(self) -> Iterator[dict[str, Any]]:
         kwargs: dict[str, Any] = {"FilterExpression": Attr("SK").eq(META), "ConsistentRead": True}

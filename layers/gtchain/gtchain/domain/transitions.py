@@ -116,13 +116,15 @@ class Put:
 
 @dataclass(frozen=True)
 class Update:
-    """Set attributes (a nested path needs its parent to be a record already) and raise numbers (from 0 when
-    missing). An update of an item that does not exist creates it, unless an expectation says otherwise."""
+    """Set attributes (a nested path needs its parent to be a record already), raise numbers (from 0 when
+    missing) and remove attributes (a missing one is no error). An update of an item that does not exist creates
+    it, unless an expectation says otherwise."""
 
     key: ItemKey
     sets: dict[str, Any] = field(default_factory=dict)
     adds: dict[str, int] = field(default_factory=dict)
     expect: tuple[Predicate, ...] = ()
+    removes: tuple[str, ...] = ()
 
 
 Write = Put | Update
@@ -147,8 +149,12 @@ class Change:
 # ---- the transitions -----------------------------------------------------------------------------------
 
 _ITEM_EXISTS = (Exists(),)
+# The chain item's mark of a chain the reconciler must look at: every transition sets it, the reconciler clears
+# it from a chain it found idle. Only marked chains are in the table's sparse index of live chains.
+LIVE_ATTRIBUTE = "live"
+LIVE = "1"
 _IDLE_AND_ACTIVE = (Equals("active_round", 0), Equals("state", ChainState.ACTIVE.value))
-_LIVE = (RoundStatus.STARTING.value, RoundStatus.RUNNING.value)
+_LIVE_JOB = (RoundStatus.STARTING.value, RoundStatus.RUNNING.value)
 
 # What queueing decided about a round. A claim (and a round completed without a job) decides all the rest,
 # a field added to RoundRecord included.
@@ -167,15 +173,23 @@ def job_attribute(role: Role) -> str:
 def _chain_update(
     chain_id: str, sets: dict[str, Any] | None = None, expect: tuple[Predicate, ...] = _ITEM_EXISTS
 ) -> Update:
-    """Every transition updates the chain item, raising its version: status.json is rendered per version."""
-    return Update(ChainKey(chain_id), sets={**(sets or {}), "updated_at": utc_now()}, adds={"version": 1},
-                  expect=expect)  # fmt: skip
+    """Every transition updates the chain item, raising its version (status.json is rendered per version) and
+    marking the chain live: the reconciler looks at live chains only, until it finds one idle (`mark_idle`)."""
+    return Update(ChainKey(chain_id), sets={**(sets or {}), "updated_at": utc_now(), LIVE_ATTRIBUTE: LIVE},
+                  adds={"version": 1}, expect=expect)  # fmt: skip
+
+
+def mark_idle(chain_id: str, version: int) -> Change:
+    """The reconciler found nothing to do for the chain at this version: it leaves the live chains (the table's
+    sparse index of them). Lost if any transition came since, which marked it live again. Not a transition."""
+    return Change((Update(ChainKey(chain_id), removes=(LIVE_ATTRIBUTE,), expect=(Equals("version", version),)),))
 
 
 def create_chain(chain: ChainRecord) -> Change:
     created = chain.model_copy(update={"version": 1})
+    item = {**created.model_dump(mode="json"), LIVE_ATTRIBUTE: LIVE}
     return Change(
-        (Put(ChainKey(chain.chain_id), created.model_dump(mode="json"), expect=(NotExists(),)),),
+        (Put(ChainKey(chain.chain_id), item, expect=(NotExists(),)),),
         Transition(event="chain created", state=chain.state.value, detail=chain.pause_reason),
     )
 
@@ -335,7 +349,7 @@ def finish_job(chain_id: str, number: int, role: Role, job: JobRecord, latest_mo
         if latest_model_arn:
             freed.update(latest_model_arn=latest_model_arn, latest_model_round=number)
         chain = _chain_update(chain_id, freed, (Equals("active_round", number),))
-    round_update = Update(RoundKey(chain_id, number), sets=sets, expect=_this_job(attribute, job.name, _LIVE))
+    round_update = Update(RoundKey(chain_id, number), sets=sets, expect=_this_job(attribute, job.name, _LIVE_JOB))
     return Change((round_update, chain), transition)
 
 

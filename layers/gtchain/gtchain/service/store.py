@@ -61,6 +61,11 @@ class TransitionStore(ABC):
         """Every chain item."""
 
     @abstractmethod
+    def _live_chains(self) -> Iterator[str]:
+        """The ids of the chains marked live (domain.transitions.LIVE_ATTRIBUTE), from the table's sparse index of
+        them: an idle chain costs nothing to skip."""
+
+    @abstractmethod
     def _write(self, change: Change) -> bool:
         """All or nothing. False when an expectation did not hold (another writer moved first): nothing was
         written. ContentionError when concurrent writes kept conflicting with it."""
@@ -87,6 +92,12 @@ class TransitionStore(ABC):
 
     def iter_chains(self) -> Iterator[ChainRecord]:
         return (ChainRecord.model_validate(item) for item in self._chains())
+
+    def iter_live_chains(self) -> Iterator[str]:
+        return self._live_chains()
+
+    def mark_idle(self, chain_id: str, version: int) -> bool:
+        return self._write(transitions.mark_idle(chain_id, version))
 
     def recent_transitions(self, chain_id: str, limit: int) -> list[Transition]:
         return [Transition.model_validate(item) for item in self._transitions(chain_id, limit)]
