@@ -662,7 +662,7 @@ def test_the_table_layout_and_the_transitions_ttl(chain_store: StoreHarness) -> 
     sort_keys = [sk for _, sk in keys]
     assert {pk for pk, _ in keys} == {"CHAIN#birds"}
     assert [sk for sk in sort_keys if not sk.startswith(("TRANSITION#", "REJECTION#"))] == [
-        "MANIFEST#birds.manifest#m1", "META", "ROUND#0001", "ROUND#0002",
+        "CHAIN", "MANIFEST#birds.manifest#m1", "ROUND#0001", "ROUND#0002",
     ]  # fmt: skip
     [rejection] = [sk for sk in sort_keys if sk.startswith("REJECTION#")]
     assert re.fullmatch(r"REJECTION#[0-9a-f]{32}", rejection)

@@ -26,6 +26,7 @@ class Version:
     version_id: str
     body: bytes
     content_type: str
+    metadata: dict[str, str]
 
     @property
     def etag(self) -> str:
@@ -72,7 +73,9 @@ class FakeObjects:
 
     def head(self, bucket: str, key: str, version: str | None = None) -> ObjectInfo | None:
         found = self._version(bucket, key, version)
-        return None if found is None else ObjectInfo(key, found.version_id, found.etag, len(found.body))
+        if found is None:
+            return None
+        return ObjectInfo(key, found.version_id, found.etag, len(found.body), dict(found.metadata))
 
     def get_bytes(self, bucket: str, key: str, version: str | None = None) -> bytes:
         found = self._version(bucket, key, version)
@@ -90,13 +93,17 @@ class FakeObjects:
         for start in range(0, len(body), self.chunk_size):
             yield body[start : start + self.chunk_size]
 
-    def put(self, bucket: str, key: str, body: bytes, content_type: str = "application/octet-stream") -> None:
+    def put(
+        self, bucket: str, key: str, body: bytes, content_type: str = "application/octet-stream",
+        metadata: dict[str, str] | None = None,
+    ) -> None:  # fmt: skip
         for index, (hooked, action) in enumerate(self._before_put):
             if hooked == key:
                 del self._before_put[index]
                 action()
                 break
-        version = Version(f"{next(self._ids):08d}.{hashlib.sha256(body).hexdigest()[:12]}", body, content_type)
+        version_id = f"{next(self._ids):08d}.{hashlib.sha256(body).hexdigest()[:12]}"
+        version = Version(version_id, body, content_type, dict(metadata or {}))
         self.versions.setdefault((bucket, key), []).append(version)
 
     def put_if_absent(self, bucket: str, key: str, body: bytes, content_type: str) -> bool:

@@ -5,6 +5,8 @@ Decimal arrives as a string); an SNS subject is cut to its 100-character limit.
 """
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 
@@ -17,6 +19,12 @@ class FakePublisher:
 
     def publish(self, detail_type: str, detail: dict[str, Any]) -> None:
         self.events.append((detail_type, json.loads(json.dumps(detail, default=str))))
+
+    @contextmanager
+    def batch(self) -> Iterator[None]:
+        """AwsPublisher sends a batch at its end; here every event is delivered at once (nothing reads them
+        before the invocation ends)."""
+        yield
 
     def notify(self, subject: str, message: str) -> None:
         self.notifications.append((subject[:100], message))

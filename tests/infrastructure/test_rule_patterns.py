@@ -80,7 +80,7 @@ def _service_keys(chain_id: str) -> list[str]:
         names.error_report_key(spec, "v1", chain_id),
         names.error_report_key(f"chains/{chain_id}/x/inbox/chain.json", "v1", None),
         names.part_key(chain_id, "batch.manifest", "v1", 1, 2),
-        names.part_digests_key(chain_id, "batch.manifest", "v1", 1, 2),
+        names.digest_index_key(chain_id, "a1b2c3", 2),
         names.round_input_key(chain_id, 12, 2),
         names.round_digests_key(chain_id, 12, 2),
         names.round_skipped_key(chain_id, 12, 2),

@@ -89,10 +89,10 @@ def test_status_is_right_when_two_transitions_race(
     objects = world.ports.objects
     original_put = objects.put
 
-    def put(bucket: str, key: str, body: bytes, content_type: str = "application/octet-stream") -> None:
+    def put(bucket: str, key: str, body: bytes, content_type: str, metadata: dict[str, str] | None = None) -> None:
         if key == STATUS:
             writes.append((writer[0], json.loads(body)["version"]))
-        original_put(bucket, key, body, content_type)
+        original_put(bucket, key, body, content_type, metadata)
 
     def the_round_completes() -> None:
         writer[0] = "round"

@@ -4,7 +4,7 @@ This module only translates: item keys into the table's layout, expectations int
 sets and adds into update expressions. What a transition expects and writes is decided in the domain.
 
 Layout (one table, partition per chain):
-  PK=CHAIN#<id> SK=META                      the chain (spec, state, active round, next round number, model,
+  PK=CHAIN#<id> SK=CHAIN                     the chain (spec, state, active round, next round number, model,
                                              version: raised by every transition in the same transaction;
                                              live="1" while the reconciler should look at it: index LiveChains)
   PK=CHAIN#<id> SK=ROUND#<0001>              a round and its jobs
@@ -47,18 +47,22 @@ from gtchain.domain.transitions import (
     Update,
 )
 from gtchain.service.ports import ContentionError
-from gtchain.service.store import CONFLICT_ATTEMPTS, Kind, TransitionStore
+from gtchain.service.store import CONFLICT_ATTEMPTS, Kind, PartitionKind, TransitionStore
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.service_resource import Table
 
-META = "META"
+# The chain item sorts before its manifests, rejections and rounds, and those before the transition records: one
+# query reads the chain's state, the chain item first (so a transition that lands during the query shows as a
+# newer version when the reader checks it).
+CHAIN_SK = "CHAIN"
 LIVE_INDEX = "LiveChains"  # template.yaml's sparse index of the chain items marked live
 TRANSITION_PREFIX = "TRANSITION#"
 REJECTION_PREFIX = "REJECTION#"
 TTL_ATTRIBUTE = "expires_at"  # template.yaml's TimeToLiveSpecification
 TRANSITION_TTL = timedelta(days=400)
 _PREFIXES: dict[Kind, str] = {"round": "ROUND#", "manifest": "MANIFEST#", "rejection": REJECTION_PREFIX}
+_KIND_OF_PREFIX: dict[str, PartitionKind] = {prefix: kind for kind, prefix in _PREFIXES.items()}
 
 
 def _pk(chain_id: str) -> str:
@@ -68,7 +72,7 @@ def _pk(chain_id: str) -> str:
 def table_key(key: ItemKey) -> dict[str, str]:
     match key:
         case ChainKey(chain_id):
-            return {"PK": _pk(chain_id), "SK": META}
+            return {"PK": _pk(chain_id), "SK": CHAIN_SK}
         case RoundKey(chain_id, number):
             return {"PK": _pk(chain_id), "SK": f"ROUND#{number:04d}"}
         case ManifestKey(chain_id, name, version):
@@ -165,6 +169,7 @@ def _conflicted(exc: ClientError) -> bool:
 
 class DynamoChainStore(TransitionStore):
     def __init__(self, table_name: str, table: "Table | None" = None) -> None:
+        super().__init__()
         self._table_name = table_name
         self._table = table
 
@@ -236,9 +241,12 @@ class DynamoChainStore(TransitionStore):
         ).get("Item")
         return None if item is None else int(item.get("version", 0))  # type: ignore[arg-type]
 
-    def _query(self, chain_id: str, prefix: str, **extra: Any) -> Iterator[dict[str, Any]]:
+    def _query(
+        self, chain_id: str, prefix: str, *, sort_key_below: str | None = None, **extra: Any
+    ) -> Iterator[dict[str, Any]]:
+        sort_key = Key("SK").lt(sort_key_below) if sort_key_below else Key("SK").begins_with(prefix)
         kwargs: dict[str, Any] = {
-            "KeyConditionExpression": Key("PK").eq(_pk(chain_id)) & Key("SK").begins_with(prefix),
+            "KeyConditionExpression": Key("PK").eq(_pk(chain_id)) & sort_key,
             "ConsistentRead": True,
             **extra,
         }
@@ -248,6 +256,14 @@ class DynamoChainStore(TransitionStore):
             if "LastEvaluatedKey" not in page or "Limit" in extra:
                 return
             kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+    def _partition(self, chain_id: str) -> Iterator[tuple[PartitionKind, dict[str, Any]]]:
+        for item in self._query(chain_id, "", sort_key_below=TRANSITION_PREFIX):
+            sort_key = str(item["SK"])
+            if sort_key == CHAIN_SK:
+                yield "chain", item
+            else:
+                yield _KIND_OF_PREFIX[sort_key[: sort_key.index("#") + 1]], item
 
     def _items(self, chain_id: str, kind: Kind) -> Iterator[dict[str, Any]]:
         return self._query(chain_id, _PREFIXES[kind])
@@ -267,7 +283,7 @@ class DynamoChainStore(TransitionStore):
             kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
     def _chains(self) -> Iterator[dict[str, Any]]:
-        kwargs: dict[str, Any] = {"FilterExpression": Attr("SK").eq(META), "ConsistentRead": True}
+        kwargs: dict[str, Any] = {"FilterExpression": Attr("SK").eq(CHAIN_SK), "ConsistentRead": True}
         while True:
             page = self.table.scan(**kwargs)
             yield from (_plain(item) for item in page.get("Items", []))

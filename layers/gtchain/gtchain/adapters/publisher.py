@@ -1,6 +1,8 @@
 """gtchain's own events (default bus, source "gtchain") and SNS notifications."""
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from gtchain.adapters import clients
@@ -8,11 +10,15 @@ from gtchain.domain.events import SOURCE
 
 if TYPE_CHECKING:
     from mypy_boto3_events import EventBridgeClient
+    from mypy_boto3_events.type_defs import PutEventsRequestEntryTypeDef
     from mypy_boto3_sns import SNSClient
 
 
 class PublishError(Exception):
     """EventBridge refused an entry: raised so the invocation is retried."""
+
+
+PUT_EVENTS_ENTRIES = 10  # PutEvents takes at most 10 entries per request (EventBridge quotas)
 
 
 class AwsPublisher:
@@ -24,17 +30,40 @@ class AwsPublisher:
         self._topic_arn = topic_arn
         self._events = events
         self._sns = sns
+        self._batch: list[PutEventsRequestEntryTypeDef] | None = None
 
     def publish(self, detail_type: str, detail: dict[str, Any]) -> None:
+        entry: PutEventsRequestEntryTypeDef = {
+            "Source": SOURCE, "DetailType": detail_type, "Detail": json.dumps(detail, default=str),
+            "EventBusName": self._bus_name,
+        }  # fmt: skip
+        if self._batch is not None:
+            self._batch.append(entry)
+        else:
+            self._send([entry])
+
+    @contextmanager
+    def batch(self) -> Iterator[None]:
+        """Events published inside go out together at the end, ten to a request, also when the block raises:
+        each tells of a transition already written."""
+        if self._batch is not None:
+            yield
+            return
+        self._batch = []
+        try:
+            yield
+        finally:
+            entries, self._batch = self._batch, None
+            for start in range(0, len(entries), PUT_EVENTS_ENTRIES):
+                self._send(entries[start : start + PUT_EVENTS_ENTRIES])
+
+    def _send(self, entries: "list[PutEventsRequestEntryTypeDef]") -> None:
         client = self._events or clients.events()
-        response = client.put_events(
-            Entries=[{
-                "Source": SOURCE, "DetailType": detail_type, "Detail": json.dumps(detail, default=str),
-                "EventBusName": self._bus_name,
-            }]
-        )  # fmt: skip
+        response = client.put_events(Entries=entries)
         if response.get("FailedEntryCount"):
-            raise PublishError(f"EventBridge refused {detail_type}: {response['Entries']}")
+            results = zip(entries, response["Entries"], strict=True)
+            refused = [(entry["DetailType"], result) for entry, result in results if "ErrorCode" in result]
+            raise PublishError(f"EventBridge refused {refused}")
 
     def notify(self, subject: str, message: str) -> None:
         client = self._sns or clients.sns()

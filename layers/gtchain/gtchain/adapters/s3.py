@@ -36,7 +36,8 @@ class S3ObjectStore:
                 return None
             raise
         etag = response["ETag"].strip('"')
-        return ObjectInfo(key, response.get("VersionId") or etag, etag, response["ContentLength"])
+        return ObjectInfo(key, response.get("VersionId") or etag, etag, response["ContentLength"],
+                          dict(response.get("Metadata", {})))  # fmt: skip
 
     def iter_lines(self, bucket: str, key: str, version: str | None = None) -> Iterator[bytes]:
         body = self._get(bucket, key, version)["Body"]
@@ -51,8 +52,10 @@ class S3ObjectStore:
             return self.client.get_object(Bucket=bucket, Key=key, VersionId=version)
         return self.client.get_object(Bucket=bucket, Key=key)
 
-    def put(self, bucket: str, key: str, body: bytes, content_type: str) -> None:
-        self.client.put_object(Bucket=bucket, Key=key, Body=body, ContentType=content_type)
+    def put(
+        self, bucket: str, key: str, body: bytes, content_type: str, metadata: dict[str, str] | None = None
+    ) -> None:
+        self.client.put_object(Bucket=bucket, Key=key, Body=body, ContentType=content_type, Metadata=metadata or {})
 
     def put_if_absent(self, bucket: str, key: str, body: bytes, content_type: str) -> bool:
         try:

@@ -128,9 +128,13 @@ def part_key(chain_id: str, manifest_name: str, version: str, part: int, parts: 
     return f"{chain_prefix(chain_id)}parts/{digest}/part-{part}-of-{parts}.manifest"
 
 
-def part_digests_key(chain_id: str, manifest_name: str, version: str, part: int, parts: int) -> str:
-    """The part's source digests, 16 bytes per object in the part's order."""
-    return part_key(chain_id, manifest_name, version, part, parts).removesuffix(MANIFEST_SUFFIX) + ".digests"
+DIGEST_INDEX_SUFFIX = ".index"
+
+
+def digest_index_key(chain_id: str, incarnation: str, through_round: int) -> str:
+    """The chain's index of object identities (domain.digest_index) as of the manifest whose last round is
+    through_round."""
+    return f"{chain_prefix(chain_id)}index/{incarnation}/through-{through_round:04d}{DIGEST_INDEX_SUFFIX}"
 
 
 def round_input_key(chain_id: str, round_number: int, attempt: int) -> str:

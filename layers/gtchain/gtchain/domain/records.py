@@ -129,7 +129,10 @@ class RoundRecord(_Record):
     objects: int  # what the round's job labels: the part less the objects skipped when it was claimed
     part_objects: int  # the part of the dropped manifest, as queued
     input_uri: str  # the part
-    digests_uri: str  # the part's source digests (16 bytes per object, in order)
+    digests_uri: str  # the part's source digests: the chain's digest index (domain.digest_index) that queued it
+    # The earlier rounds that held some of the part's objects when it was queued (None: not known, look at all):
+    # only those can make it skip objects when it starts.
+    overlaps: list[int] | None = None
     status: RoundStatus = RoundStatus.QUEUED
     attempt: int = 0
     job: JobRecord | None = None
@@ -139,7 +142,7 @@ class RoundRecord(_Record):
     spec: ChainSpec | None = None  # snapshot taken when the round starts; later chain.json edits don't touch it
     warnings: list[str] = Field(default_factory=list)
     job_input_uri: str | None = None  # the manifest the jobs run on; set when the round is claimed
-    job_digests_uri: str | None = None  # the digests of what the jobs label
+    job_digests_uri: str | None = None  # the digests of what the jobs label, when less than the part
     skipped_objects: int = 0
     skipped_uri: str | None = None  # JSON Lines: each skipped object and the round that labels it
     skipped_from: list[SkipSource] = Field(default_factory=list)
@@ -193,6 +196,8 @@ class ChainRecord(_Record):
     next_round: int = 1
     latest_model_arn: str | None = None
     latest_model_round: int | None = None
+    task_config: list[str] = Field(default_factory=list)  # spec's worker template and label categories, written
+    digest_index: str | None = None  # the chain's digest index (domain.digest_index) as of its last manifest
     version: int = 0  # raised by every transition, in the same write: status.json is rendered per version
     created_at: str = Field(default_factory=utc_now)
     updated_at: str = Field(default_factory=utc_now)
@@ -207,7 +212,8 @@ class RoundDraft(_Record):
     parts: int
     objects: int
     input_uri: str
-    digests_uri: str
+    digests_uri: str = ""  # the chain's digest index that queues it (service.dedupe.index_preparer), when queued
+    overlaps: list[int] | None = None
     warnings: list[str] = Field(default_factory=list)
 
 

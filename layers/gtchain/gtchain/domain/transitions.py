@@ -11,6 +11,7 @@ is the store's business. Attribute paths are the records' field names; a dot rea
 ("job.status"). Values are JSON values, as the records dump them.
 """
 
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -138,6 +139,11 @@ class Change:
     writes: tuple[Write, ...]
     record: Transition | None = None
 
+    @property
+    def raises_version(self) -> bool:
+        """A transition of the chain (status.json is rendered again), not only a note beside it."""
+        return any(isinstance(w.key, ChainKey) and (isinstance(w, Put) or "version" in w.adds) for w in self.writes)
+
     def __post_init__(self) -> None:
         keys = [write.key for write in self.writes]
         if len(set(keys)) != len(keys):
@@ -160,7 +166,7 @@ _LIVE_JOB = (RoundStatus.STARTING.value, RoundStatus.RUNNING.value)
 # a field added to RoundRecord included.
 QUEUED_FIELDS = frozenset({
     "chain_id", "number", "manifest_name", "manifest_version", "part", "parts", "part_objects", "input_uri",
-    "digests_uri", "created_at", "status",
+    "digests_uri", "overlaps", "created_at", "status",
 })  # fmt: skip
 CLAIMED_FIELDS = tuple(name for name in RoundRecord.model_fields if name not in QUEUED_FIELDS)
 
@@ -194,9 +200,11 @@ def create_chain(chain: ChainRecord) -> Change:
     )
 
 
-def update_spec(chain_id: str, spec: ChainSpec, spec_version: str) -> Change:
+def update_spec(chain_id: str, spec: ChainSpec, spec_version: str, task_config: list[str]) -> Change:
+    """The chain's new chain.json, and the task configuration (worker template, label categories) written for it."""
+    sets = {"spec": spec.model_dump(mode="json"), "spec_version": spec_version, "task_config": task_config}
     return Change(
-        (_chain_update(chain_id, {"spec": spec.model_dump(mode="json"), "spec_version": spec_version}),),
+        (_chain_update(chain_id, sets),),
         Transition(event="chain.json applied", detail=f"version {spec_version}"),
     )
 
@@ -210,9 +218,11 @@ def set_state(chain_id: str, state: ChainState, reason: str | None, only_from: C
     )
 
 
-def queue_manifest(chain: ChainRecord, manifest: ManifestRecord, drafts: list[RoundDraft]) -> tuple[Change, list[int]]:
+def queue_manifest(
+    chain: ChainRecord, manifest: ManifestRecord, drafts: list[RoundDraft], digest_index: str | None = None
+) -> tuple[Change, list[int]]:
     """A manifest's rounds under the next chain-wide numbers, as read in `chain`: lost if another manifest took
-    them first (or this one was queued already)."""
+    them first (or this one was queued already). `digest_index`: the chain's index with these rounds in it."""
     if not drafts:
         raise ValueError(f"manifest {manifest.name} has no rounds to queue")
     first = chain.next_round
@@ -228,7 +238,8 @@ def queue_manifest(chain: ChainRecord, manifest: ManifestRecord, drafts: list[Ro
               f"{numbers[0]}-{numbers[-1]}")  # fmt: skip
     change = Change(
         (
-            _chain_update(chain.chain_id, {"next_round": first + len(drafts)}, (Equals("next_round", first),)),
+            _chain_update(chain.chain_id, {"next_round": first + len(drafts)}
+                          | ({"digest_index": digest_index} if digest_index else {}), (Equals("next_round", first),)),
             Put(ManifestKey(chain.chain_id, manifest.name, manifest.version), queued.model_dump(mode="json"),
                 expect=(NotExists(),)),
             *rounds,
@@ -303,20 +314,30 @@ def _this_job(attribute: str, name: str, statuses: tuple[str, ...]) -> tuple[Pre
     return (status, Equals(f"{attribute}.name", name))
 
 
-def mark_running(chain_id: str, number: int, role: Role, name: str, arn: str) -> Change:
-    """The job was created: only a job still starting under this name."""
-    attribute = job_attribute(role)
+@dataclass(frozen=True)
+class CreatedJob:
+    role: Role
+    name: str
+    arn: str
+
+
+def mark_running(chain_id: str, number: int, created: Sequence[CreatedJob]) -> Change:
+    """The round's jobs were created: only jobs still starting under these names, all together (one of them
+    no longer starting and none is marked)."""
     running = RoundStatus.RUNNING.value
-    sets = {f"{attribute}.status": running, f"{attribute}.arn": arn, f"{attribute}.started_at": utc_now()}
-    if role == "round":
-        sets["status"] = running
+    sets: dict[str, Any] = {}
+    expect: tuple[Predicate, ...] = ()
+    for job in created:
+        attribute = job_attribute(job.role)
+        sets |= {f"{attribute}.status": running, f"{attribute}.arn": job.arn, f"{attribute}.started_at": utc_now()}
+        expect += _this_job(attribute, job.name, (RoundStatus.STARTING.value,))
+        if job.role == "round":
+            sets["status"] = running
+    [first, *others] = created
     return Change(
-        (
-            Update(RoundKey(chain_id, number), sets=sets,
-                   expect=_this_job(attribute, name, (RoundStatus.STARTING.value,))),
-            _chain_update(chain_id),
-        ),
-        Transition(event="job running", round=number, role=role, job=name, state=running),
+        (Update(RoundKey(chain_id, number), sets=sets, expect=expect), _chain_update(chain_id)),
+        Transition(event="job running", round=number, role=None if others else first.role,
+                   job=", ".join(job.name for job in created), state=running),
     )  # fmt: skip
 
 

@@ -11,6 +11,11 @@ from gtchain.service.settle import settle
 
 
 def handle_job_state_change(ports: Ports, job_arn: str) -> Outcome:
+    with ports.invocation():
+        return _advance(ports, job_arn)
+
+
+def _advance(ports: Ports, job_arn: str) -> Outcome:
     name = names.job_name_from_arn(job_arn)
     described = ports.labeling.describe_job(name)
     if described is None:

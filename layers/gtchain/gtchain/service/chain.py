@@ -26,6 +26,7 @@ from gtchain.domain.records import (
     utc_now,
 )
 from gtchain.domain.spec import ChainSpec, ChainState
+from gtchain.domain.transitions import CreatedJob
 from gtchain.domain.worker_ui import content_digest, render_label_categories, render_worker_template
 from gtchain.observability import logger
 from gtchain.service.dedupe import select_objects
@@ -191,18 +192,23 @@ def pause(ports: Ports, chain: ChainRecord, reason: str) -> None:
         ports.publisher.notify(f"gtchain: chain {chain.chain_id} paused", reason)
 
 
-def _task_config_uris(ports: Ports, chain_id: str, spec: ChainSpec) -> tuple[str, str]:
-    """Write the worker template and label categories under content-addressed keys (idempotent)."""
+def write_task_config(ports: Ports, chain_id: str, spec: ChainSpec, written: list[str] | None = None) -> list[str]:
+    """The worker template and label categories of `spec`, under content-addressed keys (idempotent). They are
+    written when a chain.json is applied and the chain's record keeps their URIs (`written`): a launch of a
+    round with the chain's spec writes nothing."""
     bucket = ports.settings.data_bucket
-    uris = []
-    for kind, body, suffix, content_type in (
-        ("worker-template", render_worker_template(spec), ".liquid.html", "text/html"),
-        ("label-categories", render_label_categories(spec), ".json", "application/json"),
-    ):
-        key = names.config_key(chain_id, kind, content_digest(body), suffix)
-        ports.objects.put_if_absent(bucket, key, body.encode(), content_type)
-        uris.append(names.s3_uri(bucket, key))
-    return uris[0], uris[1]
+    config = [
+        (names.config_key(chain_id, kind, content_digest(body), suffix), body, content_type)
+        for kind, body, suffix, content_type in (
+            ("worker-template", render_worker_template(spec), ".liquid.html", "text/html"),
+            ("label-categories", render_label_categories(spec), ".json", "application/json"),
+        )
+    ]
+    uris = [names.s3_uri(bucket, key) for key, _, _ in config]
+    if uris != written:
+        for key, body, content_type in config:
+            ports.objects.put_if_absent(bucket, key, body.encode(), content_type)
+    return uris
 
 
 def launch(ports: Ports, chain: ChainRecord, record: RoundRecord) -> None:
@@ -213,7 +219,8 @@ def launch(ports: Ports, chain: ChainRecord, record: RoundRecord) -> None:
         return
     settings = ports.settings
     spec = record.spec_snapshot()
-    ui_uri, labels_uri = _task_config_uris(ports, chain.chain_id, spec)
+    ui_uri, labels_uri = write_task_config(ports, chain.chain_id, spec, chain.task_config)
+    created: list[CreatedJob] = []
     for role, job in record.jobs_by_role():
         if job.status != RoundStatus.STARTING:
             continue
@@ -241,18 +248,29 @@ def launch(ports: Ports, chain: ChainRecord, record: RoundRecord) -> None:
         except JobRejectedError as exc:
             _reject_job(ports, record, role, job, str(exc))
             continue
-        if ports.store.mark_running(chain.chain_id, record.number, role, job.name, arn):
-            ports.publisher.publish(
-                events.ROUND_STARTED,
-                round_event_detail(record, role, job.model_copy(update={"arn": arn, "status": RoundStatus.RUNNING})),
-            )
-            continue
+        created.append(CreatedJob(role, job.name, arn))
+    # One write for the jobs created; if one of them is no longer starting, each on its own.
+    if created and ports.store.mark_all_running(chain.chain_id, record.number, created):
+        _announce_started(ports, record, created)
+        return
+    for made in created if len(created) > 1 else ():
+        if ports.store.mark_all_running(chain.chain_id, record.number, [made]):
+            _announce_started(ports, record, [made])
+    for made in created:
         current = ports.store.get_round(chain.chain_id, record.number)
-        recorded = current.job_for(role) if current else None
-        if recorded is None or recorded.name != job.name or recorded.status not in LIVE:
+        recorded = current.job_for(made.role) if current else None
+        if recorded is None or recorded.name != made.name or recorded.status not in LIVE:
             # The chain was stopped while this job was being created, and the job recorded as never started.
-            logger.warning("stopping a job created after its round ended", extra={"job": job.name})
-            ports.labeling.stop_job(job.name)
+            logger.warning("stopping a job created after its round ended", extra={"job": made.name})
+            ports.labeling.stop_job(made.name)
+
+
+def _announce_started(ports: Ports, record: RoundRecord, created: list[CreatedJob]) -> None:
+    for job in created:
+        claimed = record.job_for(job.role)
+        if claimed is not None:
+            running = claimed.model_copy(update={"arn": job.arn, "status": RoundStatus.RUNNING})
+            ports.publisher.publish(events.ROUND_STARTED, round_event_detail(record, job.role, running))
 
 
 def stop_jobs(ports: Ports, record: RoundRecord, reason: str) -> None:

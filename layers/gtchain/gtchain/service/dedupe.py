@@ -1,23 +1,23 @@
 """Never pay twice: before a round starts, the objects another round of the chain labeled (or is to label)
 are taken out of its job's manifest, unless chain.json says "relabel": true.
 
-Object identities are 16-byte source digests (manifest.source_digest), kept per part and per round as S3
-objects of concatenated digests: a round needs its own part's digests in memory (at most 1.6 MB) and reads
-the other rounds' one at a time.
+Object identities are 16-byte source digests (manifest.source_digest). Each manifest queued writes the chain's
+digest index anew (domain.digest_index), which tells each new round the earlier rounds it shares objects with:
+a round that shares none starts without reading anything, one that does reads the index once (and, for a
+completed round whose job could not label some objects, what that round really labeled).
 """
 
 import json
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
-from gtchain.domain import names
+from gtchain.domain import digest_index, names
+from gtchain.domain.digest_index import DIGEST_SIZE
 from gtchain.domain.output_manifest import read_output_line
-from gtchain.domain.records import ChainRecord, RoundRecord, RoundStatus, SkipSource
+from gtchain.domain.records import ChainRecord, RoundDraft, RoundRecord, RoundStatus, SkipSource
 from gtchain.service.job_output import output_manifest_location
 from gtchain.service.ports import Ports
-
-DIGEST_SIZE = 16
 
 
 @dataclass(frozen=True)
@@ -26,7 +26,7 @@ class Selection:
 
     objects: int
     job_input_uri: str
-    job_digests_uri: str
+    job_digests_uri: str | None  # None: the whole part
     skipped: int = 0
     skipped_uri: str | None = None
     skipped_from: list[SkipSource] = field(default_factory=list)
@@ -40,24 +40,69 @@ def read_uri(ports: Ports, uri: str) -> bytes:
     return ports.objects.get_bytes(*names.object_location(uri))
 
 
-def _labeled_or_to_label(ports: Ports, other: RoundRecord, record: RoundRecord) -> bytes | None:
+class Digests:
+    """Digests objects as one use needs them, each read once (the rounds of a manifest share one index)."""
+
+    def __init__(self, ports: Ports) -> None:
+        self._ports = ports
+        self._read: dict[str, bytes] = {}
+
+    def uri(self, uri: str) -> bytes:
+        if uri not in self._read:
+            self._read[uri] = read_uri(self._ports, uri)
+        return self._read[uri]
+
+    def part(self, record: RoundRecord) -> bytes:
+        """The round's part, 16 bytes per object in the part's order."""
+        blob = self.uri(record.digests_uri)
+        if record.digests_uri.endswith(names.DIGEST_INDEX_SUFFIX):
+            return digest_index.round_digests(blob, record.number)
+        return blob  # a part's own digests object
+
+    def labeling(self, record: RoundRecord) -> bytes:
+        """What the round's jobs label: the part less what was skipped when it was claimed."""
+        return self.uri(record.job_digests_uri) if record.job_digests_uri else self.part(record)
+
+
+def index_preparer(
+    ports: Ports, parts: list[list[bytes]]
+) -> Callable[[ChainRecord, list[RoundDraft]], tuple[list[RoundDraft], str]]:
+    """For ChainStore.queue_manifest: the chain's digest index with this manifest's parts added under the round
+    numbers they are about to take, and the earlier rounds each part shares objects with."""
+
+    def prepare(chain: ChainRecord, drafts: list[RoundDraft]) -> tuple[list[RoundDraft], str]:
+        bucket = ports.settings.data_bucket
+        earlier = read_uri(ports, chain.digest_index) if chain.digest_index else b""
+        first = chain.next_round
+        key = names.digest_index_key(chain.chain_id, chain.incarnation, first + len(parts) - 1)
+        ports.objects.put(bucket, key, earlier + digest_index.records(parts, first), "application/octet-stream")
+        uri = names.s3_uri(bucket, key)
+        shared = digest_index.overlaps(earlier, parts)
+        return [
+            d.model_copy(update={"digests_uri": uri, "overlaps": o}) for d, o in zip(drafts, shared, strict=True)
+        ], uri
+
+    return prepare
+
+
+def _labeled_or_to_label(ports: Ports, digests: Digests, other: RoundRecord, record: RoundRecord) -> bytes | None:
     """The digests another round's jobs labeled or will label, if they count against this round."""
     if other.number == record.number:
         return None
     if other.status == RoundStatus.COMPLETED:
-        return _labeled_digests(ports, other)
+        return _labeled_digests(ports, digests, other)
     if other.number > record.number:
         return None  # a later round: it skips what this one labels when its turn comes
-    if other.status in (RoundStatus.STARTING, RoundStatus.RUNNING) and other.job_digests_uri:
-        return read_uri(ports, other.job_digests_uri)
-    return read_uri(ports, other.digests_uri)  # queued, or failed and to be retried: it will label its part
+    if other.status in (RoundStatus.STARTING, RoundStatus.RUNNING):
+        return digests.labeling(other)
+    return digests.part(other)  # queued, or failed and to be retried: it will label its part
 
 
-def _labeled_digests(ports: Ports, done: RoundRecord) -> bytes:
+def _labeled_digests(ports: Ports, digests: Digests, done: RoundRecord) -> bytes:
     """What a completed round really labeled: the objects Ground Truth could not label (failed) were not, and a
     later round may label them. Worked out from the output manifest once, then kept beside the round."""
     job = done.job
-    every = read_uri(ports, done.job_digests_uri or done.digests_uri)
+    every = digests.labeling(done)
     if job is None or job.counters is None or job.counters.failed == 0:
         return every
     bucket = ports.settings.data_bucket
@@ -78,14 +123,17 @@ def _labeled_digests(ports: Ports, done: RoundRecord) -> bytes:
 def select_objects(
     ports: Ports, chain: ChainRecord, record: RoundRecord, rounds: list[RoundRecord], attempt: int
 ) -> Selection:
-    whole = Selection(record.part_objects, record.input_uri, record.digests_uri)
-    if chain.spec.relabel:
-        return whole
-    position = {digest: index for index, digest in enumerate(split_digests(read_uri(ports, record.digests_uri)))}
-    labeled_by: dict[int, int] = {}  # index in the part -> the round that labels it
+    whole = Selection(record.part_objects, record.input_uri, None)
     # Latest rounds first: a skipped object gets the chain's most recent label.
-    for other in sorted(rounds, key=lambda r: r.number, reverse=True):
-        digests = _labeled_or_to_label(ports, other, record)
+    others = [r for r in sorted(rounds, key=lambda r: r.number, reverse=True)
+              if r.number != record.number and (record.overlaps is None or r.number in record.overlaps)]  # fmt: skip
+    if chain.spec.relabel or not others:
+        return whole
+    digests_of = Digests(ports)
+    position = {digest: index for index, digest in enumerate(split_digests(digests_of.part(record)))}
+    labeled_by: dict[int, int] = {}  # index in the part -> the round that labels it
+    for other in others:
+        digests = _labeled_or_to_label(ports, digests_of, other, record)
         if digests is None:
             continue
         for digest in split_digests(digests):
@@ -99,16 +147,16 @@ def select_objects(
         if (r.manifest_name, r.manifest_version) == (record.manifest_name, record.manifest_version)
         and r.part < record.part
     )  # fmt: skip
-    return _write_selection(ports, chain.chain_id, record, attempt, labeled_by, first_object)
+    return _write_selection(ports, chain.chain_id, record, attempt, labeled_by, first_object, digests_of.part(record))
 
 
 def _write_selection(
-    ports: Ports, chain_id: str, record: RoundRecord, attempt: int, labeled_by: dict[int, int], first_object: int
-) -> Selection:
+    ports: Ports, chain_id: str, record: RoundRecord, attempt: int, labeled_by: dict[int, int], first_object: int,
+    digests: bytes,
+) -> Selection:  # fmt: skip
     """Cut the part down to the objects nobody labeled, streaming: the job's manifest, its digests, and the
     list of what was skipped (for the round's record and the people reading it)."""
     bucket = ports.settings.data_bucket
-    digests = read_uri(ports, record.digests_uri)
     location = names.object_location(record.input_uri)
     counts: dict[int, int] = {}
     keys = (

@@ -120,7 +120,7 @@ def reconcile_chain(ports: Ports, chain_id: str, repairs: Repairs) -> None:
             repairs.launched.append(f"{chain_id} round {launched}")
 
     def finish() -> None:
-        results = settle(ports, chain_id, reconciling=True)
+        results = settle(ports, chain_id)
         repairs.results_written.extend(f"{chain_id}/{name}" for name in results.completed)
         repairs.results_waiting.extend(f"{chain_id}/{name}" for name in results.waiting)
 

@@ -16,11 +16,12 @@ from typing import IO, Any
 
 from gtchain.domain import events, names
 from gtchain.domain.audit import AUDIT_MARK, BELOW_BAR, gate_pending, machine_labeled, marked_below_bar
+from gtchain.domain.digest_index import DIGEST_SIZE
 from gtchain.domain.output_manifest import read_output_line
 from gtchain.domain.pricing import to_cents
 from gtchain.domain.records import ChainRecord, JobRecord, ManifestRecord, RoundRecord, RoundStatus
 from gtchain.observability import logger
-from gtchain.service.dedupe import DIGEST_SIZE, read_uri, split_digests
+from gtchain.service.dedupe import Digests, split_digests
 from gtchain.service.job_output import OutputNotReadyError, output_manifest_location
 from gtchain.service.ports import Ports
 
@@ -140,14 +141,15 @@ def write_results(
     with tempfile.TemporaryFile() as labels, tempfile.TemporaryFile() as results:
         where: dict[bytes, int] = {}
         failed: set[bytes] = set()
+        digests_of = Digests(ports)
         if sources:
-            needed = {d for r in own for d in split_digests(read_uri(ports, r.digests_uri))}
+            needed = {d for r in own for d in split_digests(digests_of.part(r))}
             for source in sources:  # ascending: the latest label of an object wins, as when it was skipped
                 _index_labels(ports, source, attribute, labels, where, failed, needed)
         for record in own:  # the manifest's own rounds take precedence for their objects
             _index_labels(ports, record, attribute, labels, where, failed, None)
         for record in own:
-            digests = read_uri(ports, record.digests_uri)
+            digests = digests_of.part(record)
             location = names.object_location(record.input_uri)
             for index, line in enumerate(ports.objects.iter_lines(*location)):
                 summary.objects += 1

@@ -7,11 +7,12 @@ from typing import Any
 from urllib.parse import unquote_plus
 
 from gtchain.domain import events, names
-from gtchain.domain.manifest import Issue, ManifestScan, check_parts, scan_manifest, split_sizes
+from gtchain.domain.manifest import Issue, check_parts, scan_manifest, split_sizes
 from gtchain.domain.records import ChainRecord, ManifestRecord, RoundDraft, RoundStatus, utc_now
 from gtchain.domain.spec import MAX_SPEC_BYTES, ChainSpec, ChainState, parse_chain_spec, spec_too_large
 from gtchain.observability import logger
-from gtchain.service.chain import kick, stop_jobs
+from gtchain.service.chain import kick, stop_jobs, write_task_config
+from gtchain.service.dedupe import index_preparer
 from gtchain.service.outcome import Outcome
 from gtchain.service.ports import ObjectInfo, Ports, Rejection, TransientError
 from gtchain.service.settle import settle
@@ -27,6 +28,11 @@ def resolve_key(ports: Ports, bucket: str, event_key: str, version: str | None) 
 
 
 def handle_object_created(ports: Ports, bucket: str, event_key: str, version: str | None) -> Outcome:
+    with ports.invocation():
+        return _object_created(ports, bucket, event_key, version)
+
+
+def _object_created(ports: Ports, bucket: str, event_key: str, version: str | None) -> Outcome:
     if bucket != ports.settings.data_bucket:
         return Outcome("ignored", f"bucket {bucket} is not the data bucket")
     info = resolve_key(ports, bucket, event_key, version)
@@ -109,6 +115,7 @@ def apply_spec(ports: Ports, chain_id: str, info: ObjectInfo) -> Outcome:
     if spec is None or issues:
         return reject(ports, info, chain_id, issues)
 
+    task_config = write_task_config(ports, chain_id, spec)
     if chain is None:
         created = ChainRecord(
             chain_id=chain_id,
@@ -118,6 +125,7 @@ def apply_spec(ports: Ports, chain_id: str, info: ObjectInfo) -> Outcome:
             state=spec.state,
             pause_reason=None if spec.state == ChainState.ACTIVE else f"chain.json says {spec.state}",
             latest_model_arn=spec.initial_model_arn,
+            task_config=task_config,
         )
         if ports.store.create_chain(created):
             logger.info("chain created", extra={"chain_id": chain_id, "incarnation": created.incarnation})
@@ -125,7 +133,7 @@ def apply_spec(ports: Ports, chain_id: str, info: ObjectInfo) -> Outcome:
         if chain is None:
             raise TransientError(f"chain {chain_id} is not in the table right after it was created: retry")
     else:
-        ports.store.update_spec(chain_id, spec, info.version)
+        ports.store.update_spec(chain_id, spec, info.version, task_config)
         _apply_control(ports, chain, spec)
     picked = pick_up_inbox(ports, chain_id)
     kick(ports, chain_id)
@@ -181,10 +189,11 @@ def spec_drifted(ports: Ports, chain: ChainRecord) -> ObjectInfo | None:
 
 
 def _already_seen(ports: Ports, chain_id: str, name: str, info: ObjectInfo) -> bool:
+    """Queued or rejected already (a rejection whose record a crash lost is rejected again: its report and
+    notification are written once)."""
     if ports.store.get_manifest(chain_id, name, info.version) is not None:
         return True
-    report = names.error_report_key(info.key, info.version, chain_id)
-    return ports.objects.head(ports.settings.data_bucket, report) is not None
+    return any((r.key, r.version) == (info.key, info.version) for r in ports.store.list_rejections(chain_id))
 
 
 def queue_manifest(ports: Ports, chain_id: str, name: str, info: ObjectInfo) -> Outcome:
@@ -209,9 +218,14 @@ def queue_manifest(ports: Ports, chain_id: str, name: str, info: ObjectInfo) -> 
         if issues:
             return reject(ports, info, chain_id, issues, scan.issue_count + len(issues) - len(scan.issues))
         accepted.seek(0)
-        drafts = _write_parts(ports, chain_id, name, info.version, accepted, scan, sizes)
+        drafts = _write_parts(ports, chain_id, name, info.version, accepted, sizes)
     manifest = ManifestRecord(chain_id=chain_id, name=name, version=info.version, lines=scan.objects, rounds=[])
-    numbers = ports.store.queue_manifest(manifest, drafts)
+    # The parts' object identities go into the chain's digest index, for the never-pay-twice check.
+    parts, start = [], 0
+    for size in sizes:
+        parts.append(scan.source_digests[start : start + size])
+        start += size
+    numbers = ports.store.queue_manifest(manifest, drafts, index_preparer(ports, parts))
     if numbers is None:
         return Outcome("duplicate", info.key)
     logger.info("manifest queued", extra={"chain_id": chain_id, "key": info.key, "rounds": numbers})
@@ -219,11 +233,11 @@ def queue_manifest(ports: Ports, chain_id: str, name: str, info: ObjectInfo) -> 
     return Outcome("queued", f"rounds {numbers}")
 
 
-def _write_parts(ports: Ports, chain_id: str, name: str, version: str, accepted: Any, scan: ManifestScan,
-                 sizes: list[int]) -> list[RoundDraft]:  # fmt: skip
+def _write_parts(
+    ports: Ports, chain_id: str, name: str, version: str, accepted: Any, sizes: list[int]
+) -> list[RoundDraft]:
     bucket = ports.settings.data_bucket
     drafts = []
-    start = 0
     for index, size in enumerate(sizes, start=1):
         key = names.part_key(chain_id, name, version, index, len(sizes))
         with tempfile.TemporaryFile() as part:
@@ -231,12 +245,6 @@ def _write_parts(ports: Ports, chain_id: str, name: str, version: str, accepted:
                 part.write(accepted.readline())
             part.seek(0)
             ports.objects.upload(bucket, key, part, "application/x-ndjson")
-        # The part's object identities, for the never-pay-twice check when its round starts.
-        digests_key = names.part_digests_key(chain_id, name, version, index, len(sizes))
-        digests = b"".join(scan.source_digests[start : start + size])
-        ports.objects.put(bucket, digests_key, digests, "application/octet-stream")
-        start += size
         drafts.append(RoundDraft(manifest_name=name, manifest_version=version, part=index, parts=len(sizes),
-                                 objects=size, input_uri=f"s3://{bucket}/{key}",
-                                 digests_uri=f"s3://{bucket}/{digests_key}"))  # fmt: skip
+                                 objects=size, input_uri=f"s3://{bucket}/{key}"))  # fmt: skip
     return drafts

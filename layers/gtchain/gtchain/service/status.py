@@ -261,12 +261,16 @@ def waiting_manifests(ports: Ports, chain_id: str, rejections: Sequence[Rejectio
     return waiting
 
 
+# status.json carries the incarnation and version it shows as object metadata too: a HeadObject tells whether it
+# is behind the table.
+_INCARNATION, _VERSION = "incarnation", "version"
+
+
 def _written_version(ports: Ports, key: str) -> tuple[str, int] | None:
-    bucket = ports.settings.data_bucket
-    if ports.objects.head(bucket, key) is None:
+    info = ports.objects.head(ports.settings.data_bucket, key)
+    if info is None or _VERSION not in info.metadata:
         return None
-    document = json.loads(ports.objects.get_bytes(bucket, key))
-    return str(document.get("incarnation")), int(document.get("version", 0))
+    return info.metadata.get(_INCARNATION, ""), int(info.metadata[_VERSION])
 
 
 def refresh_status(ports: Ports, chain_id: str, *, only_if_stale: bool = False) -> int | None:
@@ -275,21 +279,25 @@ def refresh_status(ports: Ports, chain_id: str, *, only_if_stale: bool = False) 
     version (or a later one) is left alone."""
     bucket, key = ports.settings.data_bucket, names.status_key(chain_id)
     for _ in range(_WRITE_ATTEMPTS):
+        chain = ports.store.get_chain(chain_id)
+        if only_if_stale and chain is not None:
+            written = _written_version(ports, key)
+            if written is not None and written[0] == chain.incarnation and written[1] >= chain.version:
+                return written[1]
         snapshot = ports.store.snapshot(chain_id, TRANSITIONS_SHOWN)
         if snapshot is None:
             if _write_waiting(ports, chain_id):
                 return None
+            ports.store.forget(chain_id)  # created meanwhile, or its uploads changed
             continue
         chain = snapshot.chain
-        if only_if_stale:
-            written = _written_version(ports, key)
-            if written is not None and written[0] == chain.incarnation and written[1] >= chain.version:
-                return written[1]
         rejections = standing_rejections(ports, chain_id)
         body = json.dumps(render_status(snapshot, utc_now(), rejections), indent=2).encode()
-        ports.objects.put(bucket, key, body, "application/json")
+        metadata = {_INCARNATION: chain.incarnation, _VERSION: str(chain.version)}
+        ports.objects.put(bucket, key, body, "application/json", metadata)
         if ports.store.chain_version(chain_id) == chain.version:
             return chain.version
+        ports.store.forget(chain_id)  # a transition came meanwhile: render it
     logger.warning("status.json kept changing while written: the next transition or the reconciler rewrites it",
                    extra={"chain_id": chain_id})  # fmt: skip
     return None
