@@ -40,11 +40,31 @@ def read_uri(ports: Ports, uri: str) -> bytes:
     return ports.objects.get_bytes(*names.object_location(uri))
 
 
-class Digests:
-    """Digests objects as one use needs them, each read once (the rounds of a manifest share one index)."""
+# An index object never changes once written (each manifest queued writes a new one under a new key): the last
+# one this container read or wrote is kept, so an upload and the round it starts read it once.
+_kept_index: dict[str, bytes] = {}
 
-    def __init__(self, ports: Ports) -> None:
+
+def _index(ports: Ports, uri: str) -> bytes:
+    if uri not in _kept_index:
+        blob = read_uri(ports, uri)
+        _kept_index.clear()
+        _kept_index[uri] = blob
+    return _kept_index[uri]
+
+
+def _keep_index(uri: str, blob: bytes) -> None:
+    _kept_index.clear()
+    _kept_index[uri] = blob
+
+
+class Digests:
+    """Digests as one use needs them, each object read once. A round queued into the chain's digest index is
+    found in the chain's latest index (`index_uri`), which holds every round queued so far: one read serves all."""
+
+    def __init__(self, ports: Ports, index_uri: str | None) -> None:
         self._ports = ports
+        self._index_uri = index_uri
         self._read: dict[str, bytes] = {}
 
     def uri(self, uri: str) -> bytes:
@@ -54,10 +74,9 @@ class Digests:
 
     def part(self, record: RoundRecord) -> bytes:
         """The round's part, 16 bytes per object in the part's order."""
-        blob = self.uri(record.digests_uri)
-        if record.digests_uri.endswith(names.DIGEST_INDEX_SUFFIX):
-            return digest_index.round_digests(blob, record.number)
-        return blob  # a part's own digests object
+        if not record.digests_uri.endswith(names.DIGEST_INDEX_SUFFIX):
+            return self.uri(record.digests_uri)  # a part's own digests object
+        return digest_index.round_digests(_index(self._ports, self._index_uri or record.digests_uri), record.number)
 
     def labeling(self, record: RoundRecord) -> bytes:
         """What the round's jobs label: the part less what was skipped when it was claimed."""
@@ -72,11 +91,13 @@ def index_preparer(
 
     def prepare(chain: ChainRecord, drafts: list[RoundDraft]) -> tuple[list[RoundDraft], str]:
         bucket = ports.settings.data_bucket
-        earlier = read_uri(ports, chain.digest_index) if chain.digest_index else b""
+        earlier = _index(ports, chain.digest_index) if chain.digest_index else b""
         first = chain.next_round
         key = names.digest_index_key(chain.chain_id, chain.incarnation, first + len(parts) - 1)
-        ports.objects.put(bucket, key, earlier + digest_index.records(parts, first), "application/octet-stream")
+        index = earlier + digest_index.records(parts, first)
+        ports.objects.put(bucket, key, index, "application/octet-stream")
         uri = names.s3_uri(bucket, key)
+        _keep_index(uri, index)
         shared = digest_index.overlaps(earlier, parts)
         return [
             d.model_copy(update={"digests_uri": uri, "overlaps": o}) for d, o in zip(drafts, shared, strict=True)
@@ -129,7 +150,7 @@ def select_objects(
               if r.number != record.number and (record.overlaps is None or r.number in record.overlaps)]  # fmt: skip
     if chain.spec.relabel or not others:
         return whole
-    digests_of = Digests(ports)
+    digests_of = Digests(ports, chain.digest_index)
     position = {digest: index for index, digest in enumerate(split_digests(digests_of.part(record)))}
     labeled_by: dict[int, int] = {}  # index in the part -> the round that labels it
     for other in others:

@@ -141,7 +141,7 @@ def write_results(
     with tempfile.TemporaryFile() as labels, tempfile.TemporaryFile() as results:
         where: dict[bytes, int] = {}
         failed: set[bytes] = set()
-        digests_of = Digests(ports)
+        digests_of = Digests(ports, chain.digest_index)
         if sources:
             needed = {d for r in own for d in split_digests(digests_of.part(r))}
             for source in sources:  # ascending: the latest label of an object wins, as when it was skipped
