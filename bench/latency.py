@@ -29,7 +29,6 @@ LINES_PER_ROUND = 10  # the advance handler never reads the manifest
 START_SIZES = (2_500, 100_000)
 START_RUNS = 3  # fresh interpreters per size, each on its own chain (a repeated manifest is a duplicate)
 WARM_UP_LINES = 10
-TARGET_ADVANCE_P50_MS = 25.0
 TARGET_START_PEAK_MB = 200.0
 
 _ENV = {
@@ -213,8 +212,9 @@ def _advance_rows() -> list[Row]:
         calls = child.result["calls_per_event"]
         top = ", ".join(f"{name} {count:g}" for name, count in list(calls.items())[:4])
         rows += [
+            # No target on the time: against moto it measures moto; the budget is the AWS calls (bench.events).
             Row("event to action", f"advance, Completed event that {what} (p50 / p95 of {len(events)})",
-                f"{p50:.0f} / {p95:.0f} ms", f"p50 < {TARGET_ADVANCE_P50_MS:.0f} ms", p50 < TARGET_ADVANCE_P50_MS,
+                f"{p50:.0f} / {p95:.0f} ms", "", None,
                 {"p50_ms": p50, "p95_ms": p95, "own_p50_ms": own50, "own_p95_ms": own95, "events": events,
                  "calls_per_event": calls}),
             Row("event to action", "... of which outside moto (gtchain, Powertools, botocore); AWS calls per event",

@@ -21,10 +21,11 @@ LINES_PER_ROUND = 10
 
 
 def write_history(
-    stack: Stack, spec_document: dict[str, Any], chain_id: str, *, manifests: int, rounds_each: int, baseline: bool
-) -> int:
+    stack: Stack, spec_document: dict[str, Any], chain_id: str, *, manifests: int, rounds_each: int, baseline: bool,
+    lines_per_round: int = LINES_PER_ROUND,
+) -> int:  # fmt: skip
     """Write the chain with its history and upload its chain.json (the version its record names). Returns the
-    number of the last round; objects are bird-00000.jpg onwards, LINES_PER_ROUND to a round."""
+    number of the last round; objects are bird-00000.jpg onwards, `lines_per_round` to a round."""
     document = spec_document | {"rounds": 2, "baseline": baseline, "budgetUsd": 100000}
     body = json.dumps(document).encode()
     spec, issues = parse_chain_spec(body)
@@ -36,12 +37,12 @@ def write_history(
         name, version = f"m{index}.manifest", f"v{index}"
         numbers = list(range(len(rounds) + 1, len(rounds) + rounds_each + 1))
         for part, number in enumerate(numbers, start=1):
-            lines = manifest_lines(LINES_PER_ROUND, start=(number - 1) * LINES_PER_ROUND).splitlines()
+            lines = manifest_lines(lines_per_round, start=(number - 1) * lines_per_round).splitlines()
             parts.append([source_digest(json.loads(line)["source-ref"]) for line in lines])
             rounds.append(_completed_round(chain_id, incarnation, number, name, version, part, rounds_each, spec,
-                                           baseline=baseline and number > 1))  # fmt: skip
+                                           lines_per_round, baseline=baseline and number > 1))  # fmt: skip
         manifest_records.append(ManifestRecord(
-            chain_id=chain_id, name=name, version=version, lines=rounds_each * LINES_PER_ROUND, rounds=numbers,
+            chain_id=chain_id, name=name, version=version, lines=rounds_each * lines_per_round, rounds=numbers,
             status="completed", results_uri=f"s3://{DATA_BUCKET}/{names.results_key(chain_id, name)}", announced=True,
         ))  # fmt: skip
     index_key = names.digest_index_key(chain_id, incarnation, len(rounds))
@@ -72,14 +73,14 @@ def _completed_job(name: str, role: str, model: str | None) -> JobRecord:
 
 def _completed_round(
     chain_id: str, incarnation: str, number: int, manifest: str, version: str, part: int, parts: int, spec: Any,
-    *, baseline: bool,
+    objects: int, *, baseline: bool,
 ) -> RoundRecord:  # fmt: skip
     def job_name(role: names.Role) -> str:
         return names.job_name("gtchain", chain_id, incarnation, number, role, 1)
 
     return RoundRecord(
         chain_id=chain_id, number=number, manifest_name=manifest, manifest_version=version, part=part, parts=parts,
-        objects=LINES_PER_ROUND, part_objects=LINES_PER_ROUND,
+        objects=objects, part_objects=objects,
         input_uri=f"s3://{DATA_BUCKET}/{names.part_key(chain_id, manifest, version, part, parts)}",
         digests_uri="", overlaps=[], status=RoundStatus.COMPLETED, attempt=1, spec=spec,
         job=_completed_job(job_name("round"), "round", model_arn(f"{chain_id}-r{number}")),
