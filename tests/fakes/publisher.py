@@ -26,6 +26,9 @@ class FakePublisher:
         before the invocation ends)."""
         yield
 
+    def flush(self) -> None:
+        """Nothing is held (see batch)."""
+
     def notify(self, subject: str, message: str) -> None:
         self.notifications.append((subject[:100], message))
 

@@ -206,6 +206,39 @@ def test_a_failed_round_pauses_the_chain_and_chain_json_resumes_it_under_a_new_n
     assert "Chain Resumed" in [e["detail-type"] for e in running.published()]
 
 
+def test_a_pause_whose_announcement_failed_is_announced_by_the_retry(
+    running: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given round 1's job failed, and SNS refuses the pause's notification once
+    first = _only_job()
+    finish_job(first, "Failed", reason="ClientError: the manifest could not be read")
+    publisher = running.ports.publisher
+    notify = publisher.notify
+    refusals = [ClientError({"Error": {"Code": "Throttling"}}, "Publish")]
+
+    def flaky(subject: str, message: str) -> None:
+        if refusals:
+            raise refusals.pop()
+        notify(subject, message)
+
+    monkeypatch.setattr(publisher, "notify", flaky)
+    with pytest.raises(ClientError):
+        advance(first, "Failed")
+    chain = running.ports.store.get_chain("birds")
+    assert chain is not None and chain.state == "paused" and chain.unannounced
+    assert not any("paused" in n["Subject"] for n in running.notifications())
+
+    # When Lambda retries the event: the outcome is recorded already
+    assert advance(first, "Failed")["action"] == "duplicate"
+
+    # Then the pause is said once, and recorded as said
+    assert [n["Subject"] for n in running.notifications()] == ["gtchain: chain birds paused"]
+    assert [e["detail-type"] for e in running.published()].count("Chain Paused") == 1
+    assert not running.ports.store.get_chain("birds").unannounced  # type: ignore[union-attr]
+    reconcile()
+    assert running.notifications() == []
+
+
 def test_a_job_name_taken_by_an_earlier_attempt_of_this_chain_counts_as_created(running: World) -> None:
     record = running.ports.store.get_round("birds", 1)
     assert record is not None and record.job is not None

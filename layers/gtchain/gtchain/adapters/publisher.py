@@ -53,9 +53,15 @@ class AwsPublisher:
         try:
             yield
         finally:
-            entries, self._batch = self._batch, None
-            for start in range(0, len(entries), PUT_EVENTS_ENTRIES):
-                self._send(entries[start : start + PUT_EVENTS_ENTRIES])
+            self.flush()
+            self._batch = None
+
+    def flush(self) -> None:
+        entries = self._batch or []
+        if self._batch is not None:
+            self._batch = []
+        for start in range(0, len(entries), PUT_EVENTS_ENTRIES):
+            self._send(entries[start : start + PUT_EVENTS_ENTRIES])
 
     def _send(self, entries: "list[PutEventsRequestEntryTypeDef]") -> None:
         client = self._events or clients.events()

@@ -192,6 +192,9 @@ class ChainRecord(_Record):
     spec_version: str
     state: ChainState = ChainState.ACTIVE
     pause_reason: str | None = None
+    # A pause or stop written and not yet announced (Chain Paused, the notification): written with the state, cleared
+    # once said, so a retry or the reconciler says what a failed publish did not.
+    unannounced: bool = False
     active_round: int = 0  # 0: no round is starting or running
     next_round: int = 1
     latest_model_arn: str | None = None

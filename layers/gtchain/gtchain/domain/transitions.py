@@ -212,8 +212,9 @@ def update_spec(chain_id: str, spec: ChainSpec, spec_version: str, task_config: 
 def set_state(chain_id: str, state: ChainState, reason: str | None, only_from: ChainState | None = None) -> Change:
     """Pause, stop or resume; only from `only_from` when given, else from any other state."""
     guard = Equals("state", only_from.value) if only_from is not None else NotEquals("state", state.value)
+    sets = {"state": state.value, "pause_reason": reason, "unannounced": state != ChainState.ACTIVE}
     return Change(
-        (_chain_update(chain_id, {"state": state.value, "pause_reason": reason}, (Exists(), guard)),),
+        (_chain_update(chain_id, sets, (Exists(), guard)),),
         Transition(event=f"chain {state.value}", state=state.value, detail=reason),
     )
 
@@ -397,7 +398,7 @@ def end_audit(chain_id: str, number: int, audit: AuditJob, was: tuple[str, ...],
     chain_sets: dict[str, Any] = {}
     expect: tuple[Predicate, ...] = _ITEM_EXISTS
     if pause_reason is not None:
-        chain_sets = {"state": ChainState.PAUSED.value, "pause_reason": pause_reason}
+        chain_sets = {"state": ChainState.PAUSED.value, "pause_reason": pause_reason, "unannounced": True}
         expect = (Exists(), Equals("state", ChainState.ACTIVE.value))
     result = audit.result
     detail = audit.failure_reason
@@ -416,6 +417,11 @@ def end_audit(chain_id: str, number: int, audit: AuditJob, was: tuple[str, ...],
         Transition(event="audit scored" if result is not None else f"job {audit.status.value}", round=number,
                    role="audit", job=audit.name, state=audit.status.value, detail=detail),
     )  # fmt: skip
+
+
+def state_announced(chain_id: str) -> Change:
+    """The chain's pause or stop was announced (not a transition: the version stays)."""
+    return Change((Update(ChainKey(chain_id), sets={"unannounced": False}, expect=(Equals("unannounced", True),)),))
 
 
 def requeue_round(chain_id: str, number: int) -> Change:

@@ -40,7 +40,7 @@ from gtchain.domain.records import AuditJob, ChainRecord, RoundRecord, RoundStat
 from gtchain.domain.spec import ChainState
 from gtchain.domain.worker_ui import content_digest, render_verification_template
 from gtchain.observability import logger
-from gtchain.service.chain import kick, launch, round_event_detail
+from gtchain.service.chain import announce_state, kick, launch, round_event_detail
 from gtchain.service.job_output import OutputNotReadyError, output_manifest_location
 from gtchain.service.ports import ContentionError, Ports
 
@@ -176,7 +176,8 @@ def record_audit_outcome(ports: Ports, record: RoundRecord, finished: AuditJob) 
         f"{finished.status}: {failure}. {consequence}",
     )
     if paused and reason is not None:
-        _announce_pause(ports, chain_id, reason)
+        logger.warning("chain paused", extra={"chain_id": chain_id, "reason": reason})
+        announce_state(ports, chain_id)
     return True
 
 
@@ -202,7 +203,8 @@ def score_audit(ports: Ports, chain_id: str, number: int) -> bool:
     ports.publisher.notify(f"gtchain: audit of round {number}: {_share(result.accuracy)} accurate",
                            _audit_message(record, scored, paused))  # fmt: skip
     if paused and reason is not None:
-        _announce_pause(ports, chain_id, reason)
+        logger.warning("chain paused", extra={"chain_id": chain_id, "reason": reason})
+        announce_state(ports, chain_id)
     kick(ports, chain_id)  # the next round may have waited for this audit
     return True
 
@@ -241,14 +243,6 @@ def _end(
 
 
 # ---- what is said --------------------------------------------------------------------------------------------------
-
-
-def _announce_pause(ports: Ports, chain_id: str, reason: str) -> None:
-    """The chain was paused by an audit's end (the same write): said as service.chain.pause says it."""
-    logger.warning("chain paused", extra={"chain_id": chain_id, "reason": reason})
-    ports.publisher.publish(events.CHAIN_PAUSED, {"chainId": chain_id, "state": ChainState.PAUSED.value,
-                                                  "reason": reason})  # fmt: skip
-    ports.publisher.notify(f"gtchain: chain {chain_id} paused", reason)
 
 
 def _float(value: Any) -> float | None:

@@ -187,9 +187,20 @@ def _prepare_claim(ports: Ports, chain: ChainRecord, queued: RoundRecord, rounds
 def pause(ports: Ports, chain: ChainRecord, reason: str) -> None:
     if ports.store.set_state(chain.chain_id, ChainState.PAUSED, reason, only_from=ChainState.ACTIVE):
         logger.warning("chain paused", extra={"chain_id": chain.chain_id, "reason": reason})
-        detail = {"chainId": chain.chain_id, "state": ChainState.PAUSED.value, "reason": reason}
-        ports.publisher.publish(events.CHAIN_PAUSED, detail)
-        ports.publisher.notify(f"gtchain: chain {chain.chain_id} paused", reason)
+    announce_state(ports, chain.chain_id)
+
+
+def announce_state(ports: Ports, chain_id: str) -> None:
+    """Say a pause or stop that was written and not said yet (Chain Paused, the notification), then record it said:
+    an announcement that failed is made by the next invocation that settles the chain (a retry, the reconciler)."""
+    chain = ports.store.get_chain(chain_id)
+    if chain is None or not chain.unannounced or chain.state == ChainState.ACTIVE:
+        return
+    reason = chain.pause_reason or f"chain {chain.state.value}"
+    ports.publisher.notify(f"gtchain: chain {chain_id} {chain.state.value}", reason)
+    ports.publisher.publish(events.CHAIN_PAUSED, {"chainId": chain_id, "state": chain.state.value, "reason": reason})
+    ports.publisher.flush()  # said before it is recorded as said (at least once: a failure after this says it again)
+    ports.store.mark_state_announced(chain_id)
 
 
 def write_task_config(ports: Ports, chain_id: str, spec: ChainSpec, written: list[str] | None = None) -> list[str]:

@@ -11,7 +11,7 @@ from gtchain.domain.manifest import Issue, check_parts, scan_manifest, split_siz
 from gtchain.domain.records import ChainRecord, ManifestRecord, RoundDraft, RoundStatus, utc_now
 from gtchain.domain.spec import MAX_SPEC_BYTES, ChainSpec, ChainState, parse_chain_spec, spec_too_large
 from gtchain.observability import logger
-from gtchain.service.chain import kick, stop_jobs, write_task_config
+from gtchain.service.chain import announce_state, kick, stop_jobs, write_task_config
 from gtchain.service.dedupe import index_preparer
 from gtchain.service.outcome import Outcome
 from gtchain.service.ports import ObjectInfo, Ports, Rejection, TransientError
@@ -152,10 +152,8 @@ def _apply_control(ports: Ports, chain: ChainRecord, spec: ChainSpec) -> None:
             ports.publisher.publish(events.CHAIN_RESUMED, {"chainId": chain_id, "state": "active"})
         return
     reason = f"chain.json says {spec.state}"
-    if store.set_state(chain_id, spec.state, reason):
-        ports.publisher.publish(events.CHAIN_PAUSED, {"chainId": chain_id, "state": spec.state.value,
-                                                      "reason": reason})  # fmt: skip
-        ports.publisher.notify(f"gtchain: chain {chain_id} {spec.state}", reason)
+    store.set_state(chain_id, spec.state, reason)
+    announce_state(ports, chain_id)
     if spec.state == ChainState.STOPPED:
         for record in store.list_rounds(chain_id):
             stop_jobs(ports, record, "chain.json says stopped")

@@ -210,6 +210,9 @@ class TransitionStore(ABC):
     def iter_chains(self) -> Iterator[ChainRecord]:
         return (ChainRecord.model_validate(item) for item in self._chains())
 
+    def mark_state_announced(self, chain_id: str) -> bool:
+        return self._commit(transitions.state_announced(chain_id))
+
     def iter_live_chains(self) -> Iterator[str]:
         return self._live_chains()
 
