@@ -239,6 +239,19 @@ def test_a_pause_whose_announcement_failed_is_announced_by_the_retry(
     assert running.notifications() == []
 
 
+def test_a_retried_completed_event_starts_the_next_round_its_first_delivery_could_not(running: World) -> None:
+    # Given round 1 completed and its event's first delivery failed creating round 2's job (after the outcome)
+    first = _only_job()
+    finish_job(first, human=1000, machine=250, model=model_arn("r1"))
+    running.ports.labeling.fail("create", RuntimeError("throttled"), times=1)
+    with pytest.raises(RuntimeError):
+        advance(first, "Completed")
+    assert [j.name for j in jobs().values()] == [first]
+    # When Lambda retries the event: a duplicate of the recorded outcome, which still starts round 2
+    assert advance(first, "Completed")["action"] == "duplicate"
+    assert sorted(_roles([j.name for j in jobs().values() if j.name != first])) == ["baseline", "round"]
+
+
 def test_a_job_name_taken_by_an_earlier_attempt_of_this_chain_counts_as_created(running: World) -> None:
     record = running.ports.store.get_round("birds", 1)
     assert record is not None and record.job is not None

@@ -4,7 +4,7 @@ the rest (the event's status may be stale when events are duplicated or arrive l
 from gtchain.domain import names
 from gtchain.domain.records import RoundStatus
 from gtchain.observability import logger
-from gtchain.service.chain import apply_outcome, launch, record_progress
+from gtchain.service.chain import apply_outcome, kick, launch, record_progress
 from gtchain.service.outcome import Outcome
 from gtchain.service.ports import Ports
 from gtchain.service.settle import settle
@@ -44,6 +44,7 @@ def _advance(ports: Ports, job_arn: str) -> Outcome:
         outcome = Outcome("applied", f"{chain_id} round {number} {role} {status}")
     else:
         outcome = Outcome("duplicate", f"{chain_id} round {number} {role} {status} already recorded")
+        kick(ports, chain_id)  # an earlier delivery may have ended between the outcome and the next round's start
     # Also on a duplicate: an earlier delivery may have ended before the results or the status were written.
     settle(ports, chain_id)
     return outcome
