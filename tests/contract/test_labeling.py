@@ -3,7 +3,6 @@
 from decimal import Decimal
 
 import pytest
-from botocore.exceptions import ParamValidationError
 
 from gtchain.service.ports import JobAlreadyExistsError, JobRejectedError
 from tests.contract.conftest import LabelingHarness
@@ -45,9 +44,9 @@ def test_a_request_the_service_model_refuses_is_rejected(labeling: LabelingHarne
     assert labeling.labeling.describe_job("bad_name_with_underscores") is None
 
 
-def test_a_request_botocore_refuses_never_reaches_the_service(labeling: LabelingHarness) -> None:
-    # botocore checks lengths (not patterns) before sending; the adapter lets its ParamValidationError through
-    with pytest.raises(ParamValidationError, match="InitialActiveLearningModelArn"):
+def test_a_request_botocore_refuses_never_reaches_the_service_and_is_rejected(labeling: LabelingHarness) -> None:
+    # botocore checks lengths (not patterns) before sending: a request it refuses cannot succeed on a retry either
+    with pytest.raises(JobRejectedError, match="InitialActiveLearningModelArn"):
         labeling.labeling.create_job(labeling_request(NAME, OUTPUT, initial_model="arn:model/r1"))
     assert labeling.labeling.describe_job(NAME) is None
 

@@ -1,8 +1,8 @@
 """SageMaker Ground Truth's labeling jobs in memory, kept as the moto patch keeps them (local.moto_labeling's
 LabelingJob, so DescribeLabelingJob reads the same), without moto.
 
-What it models: CreateLabelingJob checks the request as botocore's client does before sending it (a
-ParamValidationError, which the adapter lets through), then against the service model's patterns and
+What it models: CreateLabelingJob checks the request as botocore's client does before sending it (its
+ParamValidationError, which the adapter turns into JobRejectedError), then against the service model's patterns and
 limits (the moto patch's check: JobRejectedError), and refuses a name already used, case-insensitively,
 forever (there is no delete); a job starts InProgress; StopLabelingJob moves a live job to Stopping and is
 a no-op for a finished, stopping or unknown one (what the SageMaker adapter makes of the API's answers);
@@ -15,6 +15,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from botocore.exceptions import ParamValidationError
 from botocore.validate import validate_parameters
 from moto.core.utils import utcnow
 
@@ -37,7 +38,10 @@ class _Fault:
 def _botocore_validates(request: dict[str, Any]) -> None:
     """What the SageMaker client checks before sending (required members, types, lengths; not patterns)."""
     shape = moto_labeling._service_model().operation_model("CreateLabelingJob").input_shape
-    validate_parameters(request, shape)
+    try:
+        validate_parameters(request, shape)
+    except ParamValidationError as exc:
+        raise JobRejectedError(f"CreateLabelingJob refused {request.get('LabelingJobName')}: {exc}") from exc
 
 
 class FakeLabeling:

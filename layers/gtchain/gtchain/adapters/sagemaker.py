@@ -2,7 +2,7 @@
 
 from typing import TYPE_CHECKING, Any
 
-from botocore.exceptions import ClientError
+from botocore.exceptions import ClientError, ParamValidationError
 
 from gtchain.adapters import clients
 from gtchain.adapters.errors import error_code, is_transient
@@ -35,6 +35,8 @@ class SageMakerLabeling:
                 raise JobAlreadyExistsError(request["LabelingJobName"]) from exc
             if is_transient(exc):
                 raise  # the client's own retries ran out: let Lambda retry the invocation
+            raise JobRejectedError(f"CreateLabelingJob refused {request['LabelingJobName']}: {exc}") from exc
+        except ParamValidationError as exc:  # botocore refused it before sending: the service would refuse it too
             raise JobRejectedError(f"CreateLabelingJob refused {request['LabelingJobName']}: {exc}") from exc
 
     def describe_job(self, name: str) -> LabelingJob | None:
