@@ -1,9 +1,9 @@
 """Provision template.yaml's resources in moto, so the local stack cannot drift from the deployed one.
 
-Buckets (versioning, EventBridge notifications, CORS, encryption), tables (keys and indexes), topics,
-queues, IAM roles, and each function's EventBridge rules: a pattern rule gets an SQS queue as its target
-(the emulator drains it and invokes the function); a schedule rule is fired on the emulated clock. What
-is not provisioned (alarms, KMS keys, log groups, policies, ...) is listed by name.
+Buckets (versioning, EventBridge notifications, CORS, encryption), tables (keys, indexes, TTL, point-in-time
+recovery), topics, queues, IAM roles, and each function's EventBridge rules: a pattern rule gets an SQS queue as
+its target (the emulator drains it and invokes the function); a schedule rule is fired on the emulated clock.
+What is not provisioned (alarms, KMS keys, log groups, policies, ...) is listed by name.
 """
 
 import json
@@ -86,7 +86,12 @@ def provision(template: Template, session: boto3.Session) -> Stack:
     dynamodb = session.client("dynamodb", region_name=region)
     for logical_id, properties in plan.tables.items():
         kwargs = {key: properties[key] for key in _TABLE_KEYS if key in properties}
-        dynamodb.create_table(TableName=stack.name(logical_id), **kwargs)
+        table_name = stack.name(logical_id)
+        dynamodb.create_table(TableName=table_name, **kwargs)
+        if ttl := properties.get("TimeToLiveSpecification"):
+            dynamodb.update_time_to_live(TableName=table_name, TimeToLiveSpecification=ttl)
+        if recovery := properties.get("PointInTimeRecoverySpecification"):
+            dynamodb.update_continuous_backups(TableName=table_name, PointInTimeRecoverySpecification=recovery)
 
     sns = session.client("sns", region_name=region)
     for logical_id, properties in plan.topics.items():

@@ -673,6 +673,11 @@ def test_the_table_layout_and_the_transitions_ttl(chain_store: StoreHarness) -> 
     # transitions and rejections expire through the TTL attribute template.yaml names
     [table] = template().plan().tables.values()
     assert table["TimeToLiveSpecification"] == {"AttributeName": TTL_ATTRIBUTE, "Enabled": True}
+    dynamodb = clients().client("dynamodb")  # and the table provisioned from it (local.stack) has both
+    ttl = dynamodb.describe_time_to_live(TableName=settings().table_name)["TimeToLiveDescription"]
+    assert (ttl["TimeToLiveStatus"], ttl["AttributeName"]) == ("ENABLED", TTL_ATTRIBUTE)
+    backups = dynamodb.describe_continuous_backups(TableName=settings().table_name)["ContinuousBackupsDescription"]
+    assert backups["PointInTimeRecoveryDescription"]["PointInTimeRecoveryStatus"] == "ENABLED"
     expiring = [item for item in items if item["SK"]["S"].startswith(("TRANSITION#", "REJECTION#"))]
     in_400_days = time.time() + TRANSITION_TTL.total_seconds()
     assert all(abs(int(item[TTL_ATTRIBUTE]["N"]) - in_400_days) < 60 for item in expiring)
