@@ -6,7 +6,7 @@ functions do not carry the emulator, so status.json's expected cost comes from t
 
 from collections.abc import Mapping, Sequence
 from decimal import Decimal
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from gtchain.domain.forecast import (
     ChainForecast,
@@ -22,8 +22,10 @@ from gtchain.domain.forecast import (
 )
 from gtchain.domain.names import Role
 from gtchain.domain.records import ChainRecord, RoundRecord, RoundStatus
-from gtchain.domain.report.models import JobSummary
 from gtchain.domain.spec import ChainSpec
+
+if TYPE_CHECKING:  # only the reporter builds these models: the other handlers do not import them
+    from gtchain.domain.report.models import JobSummary
 
 DEFAULT_SEEDS = (1, 2, 3)
 _KEPT_BASELINE = (RoundStatus.STARTING, RoundStatus.RUNNING, RoundStatus.COMPLETED)
@@ -66,7 +68,7 @@ def observed_from_chain_summary(summary: Mapping[str, Any]) -> list[Observed]:
     return observed
 
 
-def observed_from_summaries(summaries: Sequence[JobSummary]) -> list[Observed]:
+def observed_from_summaries(summaries: Sequence["JobSummary"]) -> list[Observed]:
     """The completed jobs among a chain's job summaries (the chain report's inputs)."""
     observed = []
     for s in summaries:
