@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from importlib.util import find_spec
 from pathlib import Path
 
-from bench import coldstart, demo, exports, latency, machine, packages, reporter
+from bench import calls, coldstart, demo, exports, latency, machine, packages, reporter
 from bench.proc import ROOT, WORK
 from bench.report import Row, as_json, markdown, unavailable
 
@@ -29,6 +29,7 @@ SECTIONS: dict[str, Callable[[], list[Row]]] = {
     "packages": packages.measure,
     "coldstart": coldstart.measure,
     "latency": latency.measure,
+    "calls": calls.measure,
     "reporter": _reporter,
     "exports": exports.measure,
     "demo": demo.measure,

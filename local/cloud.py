@@ -276,7 +276,7 @@ class LocalCloud:
 
     def _schedule(self, rule: RulePlan, period: timedelta) -> None:
         def fire() -> None:
-            event = {
+            event = json.loads(rule.input) if rule.input is not None else {
                 "version": "0", "id": self.new_id(), "detail-type": "Scheduled Event", "source": "aws.events",
                 "account": ACCOUNT, "time": self.clock.now().strftime("%Y-%m-%dT%H:%M:%SZ"), "region": REGION,
                 "resources": [self.stack.template.physical(rule.logical_id).attributes["Arn"]], "detail": {},

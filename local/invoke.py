@@ -96,7 +96,8 @@ def load_config(path: Path = DEFAULT_CONFIG) -> dict[str, Any]:
 
 
 def _plan(function_logical_id: str, config: dict[str, Any]) -> tuple["FunctionPlan", str | None]:
-    """The function as template.yaml defines it for the endpoint's stack, and the ARN of its schedule rule if any."""
+    """The function as template.yaml defines it for the endpoint's stack, and the ARN of its schedule rule that
+    sends Scheduled Events, if any."""
     from local.template import Template, TemplateError
 
     try:
@@ -112,7 +113,7 @@ def _plan(function_logical_id: str, config: dict[str, Any]) -> tuple["FunctionPl
     if plan.outputs.get("DataBucketName") != config.get("dataBucket"):
         raise InvokeError(f"the endpoint at {config.get('endpoint')} serves another stack than template.yaml "
                           f"(data bucket {config.get('dataBucket')}); restart `make local`", EXIT_INPUT)  # fmt: skip
-    schedule = next((rule.arn for rule in function.rules if rule.schedule), None)
+    schedule = next((rule.arn for rule in function.rules if rule.schedule and rule.input is None), None)
     return function, schedule
 
 

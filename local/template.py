@@ -129,6 +129,7 @@ class RulePlan:
     bus: str = "default"
     pattern: dict[str, Any] | None = None
     schedule: str | None = None
+    input: str | None = None  # a schedule target's constant Input: EventBridge sends it in place of the event
 
 
 @dataclass(frozen=True)
@@ -436,16 +437,21 @@ class Template:
     def _rule_plan(self, logical_id: str) -> RulePlan | None:
         """What the local stack does with an EventBridge rule that targets one of the template's functions."""
         properties = self.resources[logical_id].get("Properties", {})
-        functions = [f for target in properties.get("Targets", []) if (f := self._function_of(target.get("Arn")))]
-        if not functions:
+        targets = [
+            (f, target) for target in properties.get("Targets", []) if (f := self._function_of(target.get("Arn")))
+        ]
+        if not targets:
             return None
-        if len(functions) > 1:
+        if len(targets) > 1:
             raise TemplateError(f"{logical_id}: a rule with several function targets is not emulated")
+        [(function, target)] = targets
         physical = self.physical(logical_id)
         bus = str(self.resolve(properties.get("EventBusName", "default")))
-        rule = RulePlan(logical_id, physical.ref, physical.attributes["Arn"], functions[0], bus)
+        rule = RulePlan(logical_id, physical.ref, physical.attributes["Arn"], function, bus)
         if "ScheduleExpression" in properties:
-            return replace(rule, schedule=str(self.resolve(properties["ScheduleExpression"])))
+            given = target.get("Input")
+            return replace(rule, schedule=str(self.resolve(properties["ScheduleExpression"])),
+                           input=None if given is None else str(self.resolve(given)))  # fmt: skip
         return replace(rule, pattern=self.resolve(properties["EventPattern"]))
 
     def _function_plan(self, logical_id: str, invoke: dict[str, Any], rules: list[RulePlan]) -> FunctionPlan:

@@ -96,6 +96,18 @@ BROKEN: dict[str, tuple[str, Change, str]] = {
         ),
         "StartFunctionManifestCreated: dead-letter queue StartDeliveryDLQ has no queue policy letting this rule send",
     ),
+    "sweep schedule without retry policy": (
+        "rule_delivery",
+        lambda t: _event(t, "ReconcileFunction", "Sweep").pop("RetryPolicy"),
+        "ReconcileFunctionSweep: target ReconcileFunctionSweepLambdaTarget has no RetryPolicy",
+    ),
+    "reconciler's DLQ letting only the tick's schedule write": (
+        "rule_delivery",
+        lambda t: _dlq_senders(t, "ReconcileDeliveryDLQPolicy").update(
+            {"aws:SourceArn": {"Fn::GetAtt": ["ReconcileFunctionScheduled", "Arn"]}}
+        ),
+        "ReconcileFunctionSweep: dead-letter queue ReconcileDeliveryDLQ has no queue policy letting this rule send",
+    ),
     "queue without alarm": (
         "queue_alarms",
         lambda t: t["Resources"].pop("ReportDeliveryAlarm"),

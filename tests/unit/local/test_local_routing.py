@@ -104,6 +104,16 @@ def test_the_reconciler_fires_on_the_emulated_clock(cloud: LocalCloud) -> None:
     assert [run.event["time"][11:16] for run in runs] == ["08:10", "08:20"]
 
 
+def test_the_reconciler_sweeps_hourly_with_its_schedule_input(cloud: LocalCloud) -> None:
+    # When 65 emulated minutes pass with nothing else to do
+    cloud.advance(schedule_period("rate(65 minutes)"))
+
+    # Then six ticks fired and one sweep, whose event is its rule's constant input, as EventBridge sends it
+    events = [i.event for i in cloud.runtime.history if i.function == "ReconcileFunction"]
+    assert len(events) == 7 and sum(event.get("detail-type") == "Scheduled Event" for event in events) == 6
+    assert {"reconcile": "sweep"} in events
+
+
 def test_schedules_other_than_rate_are_refused() -> None:
     with pytest.raises(ValueError, match="rate"):
         schedule_period("cron(0 12 * * ? *)")

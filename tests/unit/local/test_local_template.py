@@ -45,6 +45,9 @@ def test_rule_patterns_and_the_schedule_are_resolved() -> None:
     assert advance is not None
     assert advance["resources"] == [{"prefix": f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:labeling-job/gtchain-"}]
     assert rules["ReconcileFunctionScheduled"].schedule == "rate(10 minutes)"
+    assert rules["ReconcileFunctionScheduled"].input is None
+    sweep = rules["ReconcileFunctionSweep"]
+    assert (sweep.schedule, sweep.input) == ("rate(1 hour)", '{"reconcile": "sweep"}')
 
 
 def test_parameters_and_conditions_change_what_is_provisioned() -> None:

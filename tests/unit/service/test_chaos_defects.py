@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from gtchain.service import start
-from gtchain.service.reconcile import ReconcileError, reconcile_all
+from gtchain.service.reconcile import ReconcileError, reconcile_all, sweep
 from tests.groundtruth import complete, of_type, round_job, status, write_output
 from tests.support import manifest_lines, model_arn
 from tests.unit.service.world import World, advance, drop, finish_job, jobs, reconcile
@@ -79,7 +79,7 @@ def test_a_budget_that_fits_the_real_spend_does_not_pause_a_retried_round(
     assert status(world, "birds")["state"] == "active"
 
 
-def test_a_new_chain_whose_first_chain_json_event_was_lost_starts_within_one_period(
+def test_a_new_chain_whose_first_chain_json_event_was_lost_starts_within_one_sweep(
     world: World, spec_document: dict[str, Any]
 ) -> None:
     # Given a new chain's chain.json and a manifest uploaded, and neither Object Created event delivered
@@ -87,13 +87,14 @@ def test_a_new_chain_whose_first_chain_json_event_was_lost_starts_within_one_per
     world.put("chains/birds/inbox/birds.manifest", manifest_lines(20))
     assert world.ports.store.get_chain("birds") is None
 
-    # When the reconciler runs once
-    reconcile()
+    # When the reconciler's sweep runs once
+    sweep(world.ports)
 
-    # Then the chain exists, its manifest is queued and round 1 runs; the next run repeats nothing
+    # Then the chain exists, its manifest is queued and round 1 runs; the next runs repeat nothing
     assert world.ports.store.get_chain("birds") is not None
     assert [name for name in jobs() if name.endswith("-r1-a1")]
     assert status(world, "birds")["state"] == "active"
+    sweep(world.ports)
     reconcile()
     assert len(jobs()) == 1
 
@@ -105,8 +106,8 @@ def test_a_waiting_manifest_or_a_rejected_first_chain_json_is_left_alone_by_the_
     world.put("chains/early/inbox/birds.manifest", manifest_lines(20))
     drop(world, "chains/broken/chain.json", json.dumps(spec_document | {"rounds": "two"}))
 
-    # When the reconciler runs
-    reconcile()
+    # When the reconciler's sweep runs
+    sweep(world.ports)
 
     # Then neither chain is created, and nothing raised
     assert world.ports.store.get_chain("early") is None and world.ports.store.get_chain("broken") is None
