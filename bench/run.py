@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from importlib.util import find_spec
 from pathlib import Path
 
-from bench import calls, coldstart, demo, exports, latency, machine, packages, reporter
+from bench import calls, coldstart, demo, events, exports, latency, machine, packages, reporter
 from bench.proc import ROOT, WORK
 from bench.report import Row, as_json, markdown, unavailable
 
@@ -30,6 +30,7 @@ SECTIONS: dict[str, Callable[[], list[Row]]] = {
     "coldstart": coldstart.measure,
     "latency": latency.measure,
     "calls": calls.measure,
+    "events": events.measure,
     "reporter": _reporter,
     "exports": exports.measure,
     "demo": demo.measure,

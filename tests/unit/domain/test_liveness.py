@@ -195,6 +195,13 @@ def test_a_chain_nothing_can_happen_to_without_a_transition_is_idle(
             "the results of birds.manifest are pending",
             id="results written, not announced",
         ),
+        pytest.param(
+            _chain(state=ChainState.PAUSED).model_copy(update={"unannounced": True}),
+            _done(),
+            _manifest(),
+            "its paused state is not announced yet",
+            id="a pause whose announcement failed",
+        ),
     ],
 )
 def test_a_chain_a_later_tick_could_move_stays_live(

@@ -74,6 +74,8 @@ def live_work(
             return f"the audit of round {record.number} waits for its output to be scored"
     if chain.active_round:
         return f"round {chain.active_round} holds the chain"
+    if chain.unannounced and chain.state != ChainState.ACTIVE:
+        return f"its {chain.state.value} state is not announced yet"
     if chain.state == ChainState.ACTIVE:
         for record in rounds:
             if record.status == RoundStatus.QUEUED:
