@@ -57,11 +57,12 @@ START = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
 FIRST_SEED = int(os.environ.get("GTCHAIN_CHAOS_FIRST_SEED", "1"))
 SEEDS = range(FIRST_SEED, FIRST_SEED + int(os.environ.get("GTCHAIN_CHAOS_SEEDS", "1")))
 CHAINS = int(os.environ.get("GTCHAIN_CHAOS_CHAINS", "6"))
-# The reconciler's period (the template's ReconcileSchedule parameter). Each run reads every chain, which is most
-# of the CPU time, so CI runs it every 30 minutes instead of the default 10; `make chaos` runs the default.
+# The reconciler's period (the template's ReconcileSchedule parameter). Each tick reads every live chain (under chaos,
+# most of them most of the time), which is most of the CPU time, so CI ticks every 30 minutes instead of the
+# default 10; `make chaos` runs the default.
 RECONCILE_MINUTES = int(os.environ.get("GTCHAIN_CHAOS_RECONCILE_MINUTES", "30"))
 # How likely each AWS call of a handler is to fail, and how many of them may (-1: any number). The reconciler
-# makes many calls per run (every chain's), so it gets a lower rate and a cap, or nearly every run would fail
+# makes many calls per run (every live chain's), so it gets a lower rate and a cap, or nearly every run would fail
 # and be retried twice (each retry a full run).
 CALL_FAULTS = {
     "StartFunction": (0.02, -1),
