@@ -208,6 +208,7 @@ SAMPLES: dict[str, tuple[str, dict[str, Any]]] = {
     ),
     "round-completed.json": ("ReportFunction", {"action": "reported"}),
     "scheduled-reconcile.json": ("ReconcileFunction", {"chains": 0, "failed": []}),
+    "scheduled-reconcile-sweep.json": ("ReconcileFunction", {"chains": 0, "failed": []}),
 }  # fmt: skip
 # What else must hold afterwards: jobs of chain birds (by the end of their names) that exist, with their status
 # when it is settled (a started job may already have ended at the test's speed).

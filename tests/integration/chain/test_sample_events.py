@@ -19,7 +19,7 @@ def test_every_sample_event_is_covered() -> None:
     covered = {
         "s3-object-created-chain-json.json", "s3-object-created-manifest.json",
         "labeling-job-state-change-completed.json", "labeling-job-state-change-failed.json",
-        "scheduled-reconcile.json",
+        "scheduled-reconcile.json", "scheduled-reconcile-sweep.json",
     } | HANDLED_ELSEWHERE  # fmt: skip
     assert {p.name for p in Path(EVENTS).glob("*.json")} <= covered
 
@@ -65,6 +65,11 @@ def test_the_state_change_sample_as_is_names_an_unknown_job(started: Stack) -> N
 def test_the_schedule_sample(started: Stack) -> None:
     result = reconcile_app.lambda_handler(load_event("scheduled-reconcile.json"), LambdaContext())
     assert result["chains"] == 1 and result["outcomes_applied"] == []
+
+
+def test_the_sweep_schedule_sample(started: Stack) -> None:
+    result = reconcile_app.lambda_handler(load_event("scheduled-reconcile-sweep.json"), LambdaContext())
+    assert result["chains"] == 1 and result["failed"] == []
 
 
 def test_a_malformed_event_raises_so_the_on_failure_destination_keeps_it(stack: Stack) -> None:
