@@ -28,6 +28,7 @@ import random
 import re
 import threading
 import time
+import warnings
 from collections import Counter, defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -563,6 +564,8 @@ def chaos_run(seed: int) -> None:
             f"{chaos.pauses_announced} failure pauses announced, {chaos.pauses_unannounced} not (Chain Paused lost), "
             f"{cloud.clock.now() - START} emulated, {time.monotonic() - began:.1f} s"
         )
+    if problems:  # also in the warnings summary: an expected failure's message is not shown
+        warnings.warn(f"chaos seed {seed}: " + "\n".join(problems), stacklevel=1)
     assert not problems, "\n".join(problems)
 
 
