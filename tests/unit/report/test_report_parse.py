@@ -1,14 +1,27 @@
 """Streaming the job's output: exact per-iteration counts from files cut at every possible boundary."""
 
 import json
+import threading
+from collections import Counter
 from collections.abc import Iterator
+from functools import partial
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from gtchain.domain.report.parse import MalformedJsonError, iter_json_array
+from gtchain.domain.report.parse import (
+    AUTO_ANNOTATOR_FILE,
+    MAX_BIT_ID,
+    LabelReader,
+    MalformedJsonError,
+    ObjectIds,
+    iter_json_array,
+    label_classes,
+    loads,
+)
 from gtchain.service.report import output as parse
-from gtchain.service.report.output import parse_job_output
+from gtchain.service.report.output import Deferred, JobOutput, parse_job_output
 from tests.fakes import FakeObjects
 from tests.fixtures.job_outputs import (
     CONSOLIDATION,
@@ -69,6 +82,7 @@ def test_an_array_cut_anywhere_yields_the_same_elements() -> None:
         (b'[{"a": 1}, ', 1, "ends inside the array"),
         (b'[{"a": 1}', 1, "ends inside the array"),
         (b'[{"a": 1}] [', 1, "has data after the array"),
+        (b'[{"a": 1}, {"a": 2} , ]', 2, "Expecting value: char 22"),
         (b'[{"a": "\xff"}]', 0, "not UTF-8"),
     ],
 )
@@ -116,7 +130,13 @@ def test_a_job_without_auto_labeling_has_only_human_iterations() -> None:
     assert detail.total("machine") == 0 and detail.training_jobs == []
 
 
-def test_a_truncated_response_file_keeps_what_precedes_the_fault_and_says_so() -> None:
+@pytest.mark.parametrize("streamed", [False, True])
+def test_a_truncated_response_file_keeps_what_precedes_the_fault_and_says_so(
+    streamed: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Read whole, or streamed: then the reader leaves the file at its fault and goes on with the next ones
+    if streamed:
+        monkeypatch.setattr(parse, "WHOLE_FILE_BYTES", 0)
     objects, truth = _written(OutputPlan((IterationPlan(20), IterationPlan(10, 5)), truncate_a_response_file=True))
 
     rows, warnings = _detail_as_truth(objects)
@@ -181,6 +201,114 @@ def test_large_response_files_are_streamed_and_small_ones_read_whole_with_the_sa
 
     assert len(objects.chunk_reads) == 2  # both response files, through iter_chunks (64-byte pieces)
     assert streamed.iterations == whole.iterations and streamed.warnings == whole.warnings
+
+
+def test_lines_are_cut_as_botocore_cuts_them_wherever_the_chunks_end() -> None:
+    # Given auto-annotator lines ended by LF, CR LF and a lone CR, a blank line, and a last line without an end
+    data = b'1 {"a": 1}\n\n2 {"b": 2}\r\n3 {"c": 3}\r4 {"d": 4}'
+    expected = data.splitlines(keepends=True)  # what StreamingBody.iter_lines(keepends=True) yields
+
+    # When the file arrives in two chunks cut at every byte, and in one-byte chunks, the lines are the same
+    for cut in range(len(data) + 1):
+        assert list(parse._lines(_chunks(data, cut))) == expected, cut
+    assert list(parse._lines(iter(data[i : i + 1] for i in range(len(data))))) == expected
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b'{"category": {"annotations": [{"class_id": 0}]}, "v": [1.5e-3, NaN, "V\\u00f6gel \xf0\x9f\x90\xa6"]}',
+        b' {"a": 1} ', b"[1, 2]", b"7", b'"x"', b"null", b'{"a": 1} {"b": 2}', b'{"a": 1', b"", b"\xff",
+        b'\xef\xbb\xbf{"a": 1}', '{"a": 1}'.encode("utf-16"), '{"a": 1}'.encode("utf-16-le"),
+        b'{"a": "\xed\xa0\x80"}', b'{"a": "\\ud800"}',
+    ],
+)  # fmt: skip
+def test_loads_gives_what_json_loads_gives(data: bytes) -> None:
+    try:
+        expected: Any = json.loads(data)
+    except ValueError as exc:
+        with pytest.raises(type(exc)):
+            loads(data)
+    else:
+        assert repr(loads(data)) == repr(expected)  # repr: NaN is not equal to itself
+
+
+def test_object_ids_keep_manifest_line_numbers_as_bits_and_any_other_id_apart() -> None:
+    ids = ObjectIds()
+    added = [0, 7, 8, 100_000, MAX_BIT_ID - 1, MAX_BIT_ID, -1, "7", "bird-1"]
+    for value in added:
+        assert value not in ids and ids.add(value)
+        assert value in ids and not ids.add(value)
+    assert all(value not in ids for value in (1, 6, 9, 99_999, 100_001, MAX_BIT_ID + 1, -2, "0", "8"))
+
+
+def test_labels_are_counted_as_label_classes_names_them_while_the_class_map_changes() -> None:
+    gulls = {"class-map": {"0": "Bird", "1": "Gull"}}
+    cases: list[tuple[Any, Any, int]] = [  # label, metadata, boxes
+        ({"annotations": [{"class_id": 0}, {"class_id": 1}, {"class_id": 0}]}, gulls, 3),
+        ({"annotations": [{"class_id": 1}, {"class_id": "1"}, {"class_id": 2}, {}, "box", {"class_id": None}]}, gulls,
+         6),
+        ({"annotations": [{"class_id": 0}, {"class_id": 1}]}, {"class-map": {"0": "Pigeon"}}, 2),  # another map
+        ({"annotations": [{"class_id": 0}, {"class_id": [0]}, {"class_id": 1.0}, {"class_id": True}]}, None, 4),
+        ({"annotations": [{"class_id": 0}, {"class_id": 1}]}, gulls, 2),  # the first map again
+        (3, {"class-name": "Gull"}, 0), (3, {}, 0), (True, gulls, 0), ({"annotations": "boxes"}, gulls, 0),
+        ("mask.png", gulls, 0),
+    ]  # fmt: skip
+    labels = LabelReader("category")
+    for label, metadata, boxes in cases:
+        counted: dict[str, int] = {}
+        assert labels.count({"category": label, "category-metadata": metadata}, counted) == boxes
+        assert counted == Counter(label_classes(label, metadata)), (label, metadata)
+
+
+def test_calls_made_meanwhile_are_made_once_each_and_their_errors_reach_the_caller() -> None:
+    # Given calls for the parse to make while it reads (as the report reads the training logs), one of them failing
+    objects, truth = _written(OutputPlan(TWELVE), chunk_size=333)
+    made: list[int] = []
+
+    def call(number: int) -> int:
+        made.append(number)
+        if number == 3:
+            raise LookupError("no such log")
+        return number
+
+    calls = [Deferred(partial(call, number)) for number in range(6)]
+
+    # When the output is parsed, every call is made once, its result or its error kept for the caller
+    detail = JobOutput(objects, BUCKET, PREFIX, "category").parse(meanwhile=calls)
+    assert sorted(made) == list(range(6))
+    assert [calls[n].result() for n in (0, 1, 2, 4, 5)] == [0, 1, 2, 4, 5]
+    assert sorted(made) == list(range(6))  # asking for a result makes no call again
+    with pytest.raises(LookupError, match="no such log"):
+        calls[3].result()
+    rows = {n: {"human": c.human, "machine": c.machine, "humanBoxes": c.human_boxes, "machineBoxes": c.machine_boxes}
+            for n, c in detail.iterations.items()}  # fmt: skip
+    assert rows == truth.iterations and detail.warnings == []  # and the parse is the same
+
+
+class _UnreadableObjects(FakeObjects):
+    """A store whose chunks of one key cannot be read (a connection that breaks)."""
+
+    def __init__(self, unreadable: str, chunk_size: int) -> None:
+        super().__init__(chunk_size)
+        self.unreadable = unreadable
+
+    def iter_chunks(self, bucket: str, key: str, chunk_size: int = 1024 * 1024) -> Iterator[bytes]:
+        for number, chunk in enumerate(super().iter_chunks(bucket, key, chunk_size)):
+            if key.endswith(self.unreadable) and number == 2:
+                raise ConnectionError(f"{key}: connection reset")
+            yield chunk
+
+
+def test_a_file_that_cannot_be_read_fails_the_parse_with_its_error_and_the_read_ahead_stops() -> None:
+    # Given an output whose auto-annotator file of iteration 6 breaks off after two chunks
+    objects = _UnreadableObjects(f"/output/6/batch-006/{AUTO_ANNOTATOR_FILE}", chunk_size=333)
+    write_job_output(objects.writer(BUCKET), PREFIX, OutputPlan(TWELVE))
+
+    # When the output is parsed, the error is the parse's, and no reading thread is left behind
+    with pytest.raises(ConnectionError, match="connection reset"):
+        parse_job_output(objects, BUCKET, PREFIX, "category")
+    assert not any(thread.name == "report-read-ahead" for thread in threading.enumerate())
 
 
 REAL = Path(__file__).resolve().parents[4] / "shared" / "real-gt"

@@ -23,7 +23,6 @@ from gtchain.domain.names import (
 )
 from gtchain.domain.report.chain import Recorded, build_chain_summary
 from gtchain.domain.report.models import JobSummary
-from gtchain.rendering.html import render_chain_html
 from gtchain.service.forecast import RoundReader, observed_from_summaries, upcoming_round_forecast
 from gtchain.service.ports import StreamingObjectStore, TransientError
 
@@ -74,8 +73,10 @@ def rebuild_chain_report(
     store: RoundReader | None = None,
 ) -> dict[str, str]:
     """Write the chain's summary.json, report.png and report.html; returns their URIs. With the chain table
-    (`store`: two GetItems), the report forecasts the chain's next round."""
+    (`store`: two GetItems), the report forecasts the chain's next round. The renderers (matplotlib, jinja2) are
+    imported here, when needed: after the job's figure is drawn and freed, not before."""
     from gtchain.rendering.figures import chain_figure, comparison_figures
+    from gtchain.rendering.html import render_chain_html
 
     prefix = chain_report_prefix(chain_id)
     listed = _list_summaries(objects, bucket, chain_id)

@@ -2,6 +2,7 @@
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Protocol
 
@@ -29,7 +30,7 @@ from gtchain.service.ports import (
     TrainingLogs,
 )
 from gtchain.service.report.chain import rebuild_chain_report
-from gtchain.service.report.output import parse_job_output, training_curves
+from gtchain.service.report.output import Deferred, JobOutput, collect_curves, training_curve
 
 
 @dataclass(frozen=True)
@@ -110,9 +111,17 @@ def build_job_summary(
         output_manifest_location(ports.objects, job.name, job.output_manifest_uri)
     context = job.chain_context
     bucket, prefix = _output_prefix(job)
-    detail = parse_job_output(ports.objects, bucket, prefix, job.label_attribute)
-    curves, curve_warnings = training_curves(ports.logs, detail.training_jobs)
+    output = JobOutput(ports.objects, bucket, prefix, job.label_attribute)
     record = _round(ports, context)
+    # The training logs are read while the output files are parsed, by the thread that fetches those files when
+    # the parsing has enough of them: the log calls wait on the network, the parsing on the CPU. The first is read
+    # here, so that the logs client is made on this thread, as every other client is (a client made on the other
+    # thread would hold its memory apart, and boto3's default session is not made to create clients concurrently).
+    curves_read = [Deferred(partial(training_curve, ports.logs, ref)) for ref in output.training_jobs]
+    for first in curves_read[:1]:
+        first.run()
+    detail = output.parse(meanwhile=curves_read[1:])
+    curves, curve_warnings = collect_curves([read.result() for read in curves_read])
     spec = record.spec if record is not None else None
     settings = settings_of(spec)
     if settings is not None and context is not None and context.role == "audit":
