@@ -6,46 +6,16 @@ child interpreter (`python -m bench.calls <result-file>`); the worlds are tests/
 as the budget tests build them.
 """
 
-import os
 from collections.abc import Callable
 from typing import Any
 
-from bench.proc import ROOT, child_main, run_child
+from bench.proc import child_main, run_child
 from bench.report import Row
+from bench.scenarios import CHILD_ENV, counted
 
 IDLE = (0, 100, 1000)
 TICK_BUDGET = 15  # issue 15: a tick over 1,000 idle chains and 1 chain that needs a repair
 SWEPT_IDLE = 1000
-
-_ENV = {
-    "PATH": os.environ.get("PATH", "/usr/bin:/bin"), "PYTHONPATH": str(ROOT), "AWS_REGION": "us-east-1",
-    "AWS_DEFAULT_REGION": "us-east-1", "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
-    "POWERTOOLS_SERVICE_NAME": "gtchain", "POWERTOOLS_METRICS_NAMESPACE": "gtchain", "POWERTOOLS_TRACE_DISABLED": "1",
-    "POWERTOOLS_LOG_LEVEL": "WARNING",
-}  # fmt: skip
-
-
-def _counted(prepare: Callable[[Any], None], run: Callable[[], dict[str, Any]]) -> dict[str, Any]:
-    """In a fresh stack: `prepare(stack)`, then `run()` counted."""
-    from moto import mock_aws
-
-    from gtchain.adapters import forget_clients
-    from local import moto_labeling
-    from tests import groundtruth
-    from tests.calls import counting
-    from tests.support import create_stack
-
-    moto_labeling.install()
-    with mock_aws():
-        forget_clients()
-        stack = create_stack()
-        groundtruth.use(stack)
-        os.environ.update({k: str(v) for k, v in stack.settings.model_dump(by_alias=True).items()})
-        prepare(stack)
-        with counting() as calls:
-            result = run()
-    forget_clients()
-    return {"calls": dict(calls), "total": calls.total, "result": result}
 
 
 def _measure(_: list[str]) -> dict[str, Any]:
@@ -61,9 +31,9 @@ def _measure(_: list[str]) -> dict[str, Any]:
         return prepare
 
     return {
-        "tick": {str(idle): _counted(lost_completed(idle, output=False), reconcile) for idle in IDLE},
-        "tick_with_output": _counted(lost_completed(max(IDLE), output=True), reconcile),
-        "sweep": _counted(lambda _: add_idle_chains(SWEPT_IDLE), sweep),
+        "tick": {str(idle): counted(lost_completed(idle, output=False), lambda _: reconcile()) for idle in IDLE},
+        "tick_with_output": counted(lost_completed(max(IDLE), output=True), lambda _: reconcile()),
+        "sweep": counted(lambda _: add_idle_chains(SWEPT_IDLE), lambda _: sweep()),
     }
 
 
@@ -72,7 +42,7 @@ def _breakdown(measured: dict[str, Any]) -> str:
 
 
 def measure() -> list[Row]:
-    measured = run_child("bench.calls", env=_ENV, log_name="calls").result
+    measured = run_child("bench.calls", env=CHILD_ENV, log_name="calls").result
     rows = []
     for idle in IDLE:
         tick = measured["tick"][str(idle)]

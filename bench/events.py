@@ -7,13 +7,12 @@ interpreter (`python -m bench.events <result-file>`); chains with a history are 
 """
 
 import json
-import os
-import time
 from collections.abc import Callable
 from typing import Any
 
 from bench.proc import ROOT, child_main, run_child
 from bench.report import Row
+from bench.scenarios import CHILD_ENV, MotoTime, counted
 
 # issue 15's budgets (tests/integration/budgets/test_event_calls.py asserts them)
 NEXT_ROUND_BUDGET = 12
@@ -26,59 +25,6 @@ UPLOAD_SIZES = (1_000, 10_000, 100_000)
 LABELED = (5, 20, 1_000)  # manifests x rounds x objects: a chain that labeled 100,000 objects
 NEW_OBJECTS, REPEATED = 1_000, 100
 
-_ENV = {
-    "PATH": os.environ.get("PATH", "/usr/bin:/bin"), "PYTHONPATH": str(ROOT), "AWS_REGION": "us-east-1",
-    "AWS_DEFAULT_REGION": "us-east-1", "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
-    "POWERTOOLS_SERVICE_NAME": "gtchain", "POWERTOOLS_METRICS_NAMESPACE": "gtchain", "POWERTOOLS_TRACE_DISABLED": "1",
-    "POWERTOOLS_LOG_LEVEL": "WARNING",
-}  # fmt: skip
-
-
-class _MotoTime:
-    """The time spent inside moto serving requests, so an invocation's time splits into gtchain's and moto's."""
-
-    def __init__(self) -> None:
-        from moto.core.botocore_stubber import BotocoreStubber
-
-        self.seconds = 0.0
-        original = BotocoreStubber.process_request
-
-        def timed(stubber: BotocoreStubber, request: Any) -> Any:
-            started = time.perf_counter()
-            try:
-                return original(stubber, request)
-            finally:
-                self.seconds += time.perf_counter() - started
-
-        setattr(BotocoreStubber, "process_request", timed)  # noqa: B010 (mypy: method assignment)
-
-
-def _counted(moto: _MotoTime, prepare: Callable[[Any], Any], run: Callable[[Any], dict[str, Any]]) -> dict[str, Any]:
-    """In a fresh stack: `prepared = prepare(stack)`, then `run(prepared)` counted and timed."""
-    from moto import mock_aws
-
-    from gtchain.adapters import forget_clients
-    from local import moto_labeling
-    from tests import groundtruth
-    from tests.calls import counting
-    from tests.support import create_stack
-
-    moto_labeling.install()
-    with mock_aws():
-        forget_clients()
-        stack = create_stack()
-        groundtruth.use(stack)
-        os.environ.update({k: str(v) for k, v in stack.settings.model_dump(by_alias=True).items()})
-        prepared = prepare(stack)
-        moto.seconds = 0.0
-        with counting() as calls:
-            started = time.perf_counter()
-            outcome = run(prepared)
-            elapsed = time.perf_counter() - started
-    forget_clients()
-    own_ms = (elapsed - moto.seconds) * 1000
-    return {"calls": dict(calls), "total": calls.total, "outcome": outcome, "own_ms": own_ms}
-
 
 def _measure(_: list[str]) -> dict[str, Any]:
     from tests.integration.budgets.history import write_history
@@ -86,7 +32,7 @@ def _measure(_: list[str]) -> dict[str, Any]:
     from tests.integration.chain.flow import advance, drop
     from tests.support import manifest_lines
 
-    moto = _MotoTime()
+    moto = MotoTime()
     spec_document: dict[str, Any] = json.loads((ROOT / "tests" / "data" / "chain.json").read_text())
 
     def history(manifests: int, rounds_each: int, baseline: bool) -> Callable[[Any], Any]:
@@ -119,11 +65,11 @@ def _measure(_: list[str]) -> dict[str, Any]:
         return drop(_ACTIVE["stack"], "chains/labeled/inbox/more.manifest", manifest_lines(NEW_OBJECTS, start=start))
 
     return {
-        "next_round_and_baseline": {f"{m}x{r}": _counted(moto, history(m, r, True), completed) for m, r in HISTORIES},
-        "next_round": _counted(moto, history(1, 10, False), completed),
-        "duplicate": _counted(moto, duplicate, completed),
-        "upload": {str(lines): _counted(moto, fresh_chain, upload(lines)) for lines in UPLOAD_SIZES},
-        "upload_into_labeled": _counted(moto, labeled_chain, into_labeled),
+        "next_round_and_baseline": {f"{m}x{r}": counted(history(m, r, True), completed, moto) for m, r in HISTORIES},
+        "next_round": counted(history(1, 10, False), completed, moto),
+        "duplicate": counted(duplicate, completed, moto),
+        "upload": {str(lines): counted(fresh_chain, upload(lines), moto) for lines in UPLOAD_SIZES},
+        "upload_into_labeled": counted(labeled_chain, into_labeled, moto),
     }
 
 
@@ -141,7 +87,7 @@ def _row(name: str, measured: dict[str, Any], budget: int, less: int = 0) -> Row
 
 
 def measure() -> list[Row]:
-    measured = run_child("bench.events", env=_ENV, log_name="events").result
+    measured = run_child("bench.events", env=CHILD_ENV, log_name="events").result
     rows = []
     for manifests, rounds in HISTORIES:
         rows.append(_row(f"Completed event that starts the next round and its baseline, after {manifests * rounds} "

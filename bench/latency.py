@@ -21,6 +21,7 @@ from typing import Any
 
 from bench.proc import ROOT, Child, child_main, peak_rss_mb, run_child
 from bench.report import Row
+from bench.scenarios import MotoTime
 from bench.server import moto_server
 
 EVENTS = 200
@@ -57,22 +58,8 @@ class _Requests:
     service time would replace), so an event's latency splits into gtchain's share and moto's."""
 
     def __init__(self) -> None:
-        self.moto_s = 0.0
+        self.moto = MotoTime()
         self.calls: Counter[str] = Counter()
-
-    def install(self) -> None:
-        from moto.core.botocore_stubber import BotocoreStubber
-
-        original = BotocoreStubber.process_request
-
-        def timed(stubber: BotocoreStubber, request: Any) -> Any:
-            started = time.perf_counter()
-            try:
-                return original(stubber, request)
-            finally:
-                self.moto_s += time.perf_counter() - started
-
-        setattr(BotocoreStubber, "process_request", timed)  # noqa: B010 (mypy: method assignment)
 
     def watch_default_session(self) -> None:
         """Count the calls of every client made from now on: each copies the default session's hooks. Inside
@@ -87,7 +74,7 @@ class _Requests:
         self.calls[f"{model.service_model.service_name}.{model.name}"] += 1
 
     def reset(self) -> None:
-        self.moto_s = 0.0
+        self.moto.seconds = 0.0
         self.calls.clear()
 
 
@@ -97,7 +84,7 @@ def _advance(with_baseline: bool) -> dict[str, Any]:
     from moto import mock_aws
 
     from gtchain.adapters import aws_ports, clients
-    from gtchain.domain.labeling_request import TAG_ROLE, TAG_ROUND
+    from gtchain.domain.labeling_job import TAG_ROLE, TAG_ROUND
     from local import moto_labeling
     from tests.integration.chain.flow import advance, drop, jobs, manifest_lines, model_arn
     from tests.support import create_stack, finish_job
@@ -111,7 +98,6 @@ def _advance(with_baseline: bool) -> dict[str, Any]:
 
     moto_labeling.install()
     requests = _Requests()
-    requests.install()
     spec = _spec(with_baseline)
     spec["rounds"] = ROUNDS
     events: list[dict[str, Any]] = []
@@ -132,7 +118,7 @@ def _advance(with_baseline: bool) -> dict[str, Any]:
                 started = time.perf_counter()
                 outcome = advance(name, "Completed")
                 elapsed = time.perf_counter() - started
-                events.append({"ms": elapsed * 1000, "moto_ms": requests.moto_s * 1000,
+                events.append({"ms": elapsed * 1000, "moto_ms": requests.moto.seconds * 1000,
                                "calls": sum(requests.calls.values())})  # fmt: skip
                 calls += requests.calls
                 started_jobs = [j for j in jobs().values() if f"-r{number + 1}" in j.name]

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from gtchain.domain.labeling_request import TAG_ROLE, TAG_ROUND
+from gtchain.domain.labeling_job import TAG_ROLE, TAG_ROUND
 from tests.calls import Calls, counting
 from tests.groundtruth import write_output
 from tests.integration.budgets.history import LINES_PER_ROUND, write_history
