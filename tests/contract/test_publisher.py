@@ -3,6 +3,7 @@ queues."""
 
 from decimal import Decimal
 
+from tests.calls import counting
 from tests.contract.conftest import PublisherHarness
 
 
@@ -21,3 +22,21 @@ def test_notifications_arrive_with_the_subject_cut_to_100_characters(publisher: 
     publisher.publisher.notify("gtchain: " + "x" * 120, "line one\nline two")
     [(subject, message)] = publisher.notified()
     assert subject == ("gtchain: " + "x" * 120)[:100] and message == "line one\nline two"
+
+
+def test_a_batch_delivers_every_event_once_and_a_batch_inside_it_its_own(publisher: PublisherHarness) -> None:
+    p = publisher.publisher
+    with counting() as calls, p.batch():
+        for number in range(12):
+            p.publish("Round Started", {"chainId": "birds", "round": number})
+        with p.batch():  # another invocation's, run inside this one (as the emulator and the tests may)
+            p.publish("Round Completed", {"chainId": "cats", "round": 1})
+        during = publisher.published()
+    delivered = during + publisher.published()
+    assert sorted(delivered, key=lambda e: e[1]["chainId"]) == [
+        *(("Round Started", {"chainId": "birds", "round": number}) for number in range(12)),
+        ("Round Completed", {"chainId": "cats", "round": 1}),
+    ]
+    if publisher.side == "moto":  # EventBridge: the outer batch at its end, ten to a request
+        assert during == [("Round Completed", {"chainId": "cats", "round": 1})]
+        assert calls["events.PutEvents"] == 3, str(calls)

@@ -1,6 +1,7 @@
 """gtchain's own events (default bus, source "gtchain") and SNS notifications."""
 
 import json
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
@@ -30,7 +31,14 @@ class AwsPublisher:
         self._topic_arn = topic_arn
         self._events = events
         self._sns = sns
-        self._batch: list[PutEventsRequestEntryTypeDef] | None = None
+        # Per thread, like the store's session: a Lambda container runs one invocation at a time, the tests and
+        # the emulator run several (in threads, or one inside another).
+        self._local = threading.local()
+
+    @property
+    def _batch(self) -> "list[PutEventsRequestEntryTypeDef] | None":
+        batch: list[PutEventsRequestEntryTypeDef] | None = getattr(self._local, "batch", None)
+        return batch
 
     def publish(self, detail_type: str, detail: dict[str, Any]) -> None:
         entry: PutEventsRequestEntryTypeDef = {
@@ -45,21 +53,21 @@ class AwsPublisher:
     @contextmanager
     def batch(self) -> Iterator[None]:
         """Events published inside go out together at the end, ten to a request, also when the block raises:
-        each tells of a transition already written."""
-        if self._batch is not None:
-            yield
-            return
-        self._batch = []
+        each tells of a transition already written. A batch inside another is another invocation's: its own."""
+        outer = self._batch
+        self._local.batch = []
         try:
             yield
         finally:
-            self.flush()
-            self._batch = None
+            try:
+                self.flush()
+            finally:
+                self._local.batch = outer
 
     def flush(self) -> None:
         entries = self._batch or []
-        if self._batch is not None:
-            self._batch = []
+        if entries:
+            self._local.batch = []
         for start in range(0, len(entries), PUT_EVENTS_ENTRIES):
             self._send(entries[start : start + PUT_EVENTS_ENTRIES])
 
