@@ -66,3 +66,20 @@ def test_a_note_beside_the_chain_is_not_a_move_and_nothing_is_kept_outside_a_ses
         h.store.get_chain(CHAIN)
     if h.side == "moto":
         assert calls["dynamodb.GetItem"] == 2, str(calls)
+
+
+def test_a_write_that_holds_in_the_table_but_not_in_a_stale_view_makes_the_session_read_again(
+    chain_store: StoreHarness,
+) -> None:
+    h = chain_store
+    _queued(h)
+    with h.store.session():
+        assert h.store.get_round(CHAIN, 1) is not None  # the round read queued, without a job
+        claimed = _claim(h, 1)
+        with h.store.session():  # another invocation claims it
+            assert h.store.claim_round(claimed)
+        assert claimed.job is not None
+        # This session marks the job running: the table's round has the job, the session's view has none.
+        assert h.store.mark_running(CHAIN, 1, "round", claimed.job.name, "arn:aws:sagemaker:::labeling-job/x")
+        running = h.store.get_round(CHAIN, 1)
+        assert running is not None and running.job is not None and running.job.status == RoundStatus.RUNNING

@@ -140,10 +140,12 @@ class TransitionStore(ABC):
         if written and change.raises_version and self._cache is not None:
             self._moved.add(chain_id)
         items = self._cache.get(chain_id) if self._cache is not None else None
-        if items is not None:
-            if written:
+        if items is not None and not written:
+            self.forget(chain_id)
+        elif items is not None:
+            try:
                 items.update(applied(change, items))
-            else:
+            except ValueError:  # the view was behind the table, where the write's expectations held: read again
                 self.forget(chain_id)
         return written
 
