@@ -187,15 +187,15 @@ def function_environment(values: dict[str, str], unset: Sequence[str] = ()) -> I
 
 @contextlib.contextmanager
 def captured_output(stream: TextIO | io.TextIOBase) -> Iterator[None]:
-    """stdout, stderr and every logging handler that writes to them go to `stream` (Lambda's log stream).
-    Powertools' Logger keeps a reference to the stdout it found at import, hence the handler swap."""
-    consoles = (sys.stdout, sys.stderr, sys.__stdout__, sys.__stderr__)
+    """stdout, stderr and every console handler of a logger go to `stream` (Lambda's log stream). Powertools'
+    Logger keeps the stdout it found at import, which under pytest may be an earlier test's capture, no longer
+    sys.stdout: so every plain StreamHandler is swapped (not its subclasses: files, pytest's log capture)."""
     swapped: list[tuple[logging.StreamHandler[Any], Any]] = []
     loggers = [logging.getLogger()]
     loggers += [logger for logger in logging.Logger.manager.loggerDict.values() if isinstance(logger, logging.Logger)]
     for logger in loggers:
         for handler in logger.handlers:
-            if isinstance(handler, logging.StreamHandler) and handler.stream in consoles:
+            if type(handler) is logging.StreamHandler and handler.stream is not stream:
                 swapped.append((handler, handler.setStream(stream)))
     try:
         with contextlib.redirect_stdout(stream), contextlib.redirect_stderr(stream):

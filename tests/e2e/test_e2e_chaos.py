@@ -514,8 +514,10 @@ def check_failures(cloud: LocalCloud, plans: list[ChainPlan]) -> tuple[list[str]
 # ---- the test -------------------------------------------------------------------------------------------
 
 
-# Not strict: on a loaded CI machine one run attributed a ReconcileFunction failure (every one of its failed
-# repairs hit an injected fault) to no fault; every invariant is still checked and reported on each run.
+# Not strict: in the whole suite, a run attributed ReconcileFunction failures whose repairs had all hit injected
+# faults to no fault. The cause found: Powertools' Logger kept an earlier test's captured stdout, so the emulator
+# never saw the invocation's logs (local.lambdas.captured_output now swaps every console handler); the whole suite
+# then passed. Kept non-strict until CI confirms it; the problems go to the warnings summary either way.
 @pytest.mark.xfail(strict=False, reason="fault attribution to a scheduled reconcile invocation can miss its faults")
 @pytest.mark.parametrize("seed", SEEDS)
 def test_chaos_leaves_every_chain_complete_paid_once_and_idle(seed: int) -> None:
