@@ -47,9 +47,7 @@ _kept_index: dict[str, bytes] = {}
 
 def _index(ports: Ports, uri: str) -> bytes:
     if uri not in _kept_index:
-        blob = read_uri(ports, uri)
-        _kept_index.clear()
-        _kept_index[uri] = blob
+        _keep_index(uri, read_uri(ports, uri))
     return _kept_index[uri]
 
 
@@ -74,8 +72,6 @@ class Digests:
 
     def part(self, record: RoundRecord) -> bytes:
         """The round's part, 16 bytes per object in the part's order."""
-        if not record.digests_uri.endswith(names.DIGEST_INDEX_SUFFIX):
-            return self.uri(record.digests_uri)  # a part's own digests object
         return digest_index.round_digests(_index(self._ports, self._index_uri or record.digests_uri), record.number)
 
     def labeling(self, record: RoundRecord) -> bytes:
